@@ -1,0 +1,159 @@
+//! Miner addresses as operators write them: `10.0.0.5`, `10.0.0.5:4028`,
+//! `[fe80::1]:4028`, `miner-17.farm.lan`. A bare host gets the API's default
+//! port. Literal IPs are resolved at parse time so that the hot scrape path
+//! never touches the resolver.
+
+use crate::error::ErrorKind;
+use crate::protocol::codes::DEFAULT_PORT;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+/// A miner's `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MinerAddr {
+    host: String,
+    port: u16,
+    literal: Option<SocketAddr>,
+}
+
+impl MinerAddr {
+    pub fn from_socket_addr(addr: SocketAddr) -> Self {
+        MinerAddr {
+            host: addr.ip().to_string(),
+            port: addr.port(),
+            literal: Some(addr),
+        }
+    }
+
+    /// Parses with a given default port for addresses that name none.
+    pub fn parse_with_default_port(text: &str, default_port: u16) -> Result<Self, ErrorKind> {
+        let text = text.trim();
+        let invalid = || ErrorKind::InvalidAddress(crate::error::truncate_for_log(text, 80));
+        if text.is_empty() {
+            return Err(invalid());
+        }
+        if let Ok(sa) = text.parse::<SocketAddr>() {
+            return Ok(Self::from_socket_addr(sa));
+        }
+        if let Ok(ip) = text
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
+            return Ok(Self::from_socket_addr(SocketAddr::new(ip, default_port)));
+        }
+        let (host, port) = match text.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| invalid())?),
+            None => (text, default_port),
+        };
+        let host_ok = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_');
+        if !host_ok || port == 0 {
+            return Err(invalid());
+        }
+        Ok(MinerAddr {
+            host: host.to_string(),
+            port,
+            literal: None,
+        })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The same host on another port (used to try API v3 on 4433).
+    pub fn with_port(&self, port: u16) -> Self {
+        MinerAddr {
+            host: self.host.clone(),
+            port,
+            literal: self.literal.map(|sa| SocketAddr::new(sa.ip(), port)),
+        }
+    }
+
+    /// The socket address, resolving a host name if needed (first answer).
+    pub async fn resolve(&self) -> Result<SocketAddr, ErrorKind> {
+        if let Some(sa) = self.literal {
+            return Ok(sa);
+        }
+        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| ErrorKind::InvalidAddress(format!("{}: {}", self.host, e.kind())))?;
+        addrs
+            .next()
+            .ok_or_else(|| ErrorKind::InvalidAddress(format!("{}: no address", self.host)))
+    }
+}
+
+impl FromStr for MinerAddr {
+    type Err = ErrorKind;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse_with_default_port(s, DEFAULT_PORT)
+    }
+}
+
+impl fmt::Display for MinerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.literal {
+            Some(sa) => write!(f, "{sa}"),
+            None => write!(f, "{}:{}", self.host, self.port),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_forms_operators_write() {
+        let a: MinerAddr = "10.0.0.5".parse().unwrap();
+        assert_eq!(a.to_string(), "10.0.0.5:4028");
+        let a: MinerAddr = "127.1.0.9:14028".parse().unwrap();
+        assert_eq!(a.port(), 14028);
+        let a: MinerAddr = "[::1]:4028".parse().unwrap();
+        assert_eq!(a.to_string(), "[::1]:4028");
+        let a: MinerAddr = "::1".parse().unwrap();
+        assert_eq!(a.to_string(), "[::1]:4028");
+        let a: MinerAddr = "[fe80::1]".parse().unwrap();
+        assert_eq!(a.port(), 4028);
+        let a: MinerAddr = "miner-17.farm.lan".parse().unwrap();
+        assert_eq!(a.to_string(), "miner-17.farm.lan:4028");
+        assert_eq!(a.with_port(4433).to_string(), "miner-17.farm.lan:4433");
+    }
+
+    #[test]
+    fn rejects_garbage_without_panicking() {
+        for bad in [
+            "",
+            " ",
+            "host:",
+            "host:99999",
+            "host:0",
+            "a b",
+            "http://x",
+            "x:y:z",
+            "🙂",
+        ] {
+            assert!(
+                bad.parse::<MinerAddr>().is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn resolves_localhost() {
+        let a: MinerAddr = "localhost:4028".parse().unwrap();
+        let sa = a.resolve().await.unwrap();
+        assert!(sa.ip().is_loopback());
+    }
+}
