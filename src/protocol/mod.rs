@@ -4,3 +4,4 @@
 
 pub mod codes;
 pub mod crypto;
+pub mod v3;

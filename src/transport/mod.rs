@@ -5,6 +5,7 @@
 //! the firmware's trailing NUL bytes. It knows nothing of JSON.
 
 mod address;
+pub mod v3;
 
 pub use address::MinerAddr;
 
