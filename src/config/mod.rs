@@ -4,11 +4,12 @@
 //! failed scrape.
 //!
 //! The file is read into raw, span-keeping structs (`raw`), then checked and
-//! turned into the typed [`Config`] (`build` for the service settings,
+//! turned into the typed [`Config`] (`build` and `admin` for the service settings,
 //! `miners` for the miner list, `targets` for bulk target files). Secrets are
 //! never written inline: passwords and tokens come from files or
 //! environment variables and are read at load time into [`Secret`]s.
 
+mod admin;
 mod build;
 mod error;
 mod miners;
@@ -16,6 +17,13 @@ mod raw;
 mod shim;
 mod targets;
 mod values;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_errors;
+#[cfg(test)]
+mod tests_targets;
 
 pub use error::{ConfigError, ConfigErrorKind, Place};
 // Replaced at merge by `crate::collector::target::{Protocol, is_valid_extra_label}`
@@ -261,8 +269,8 @@ pub fn from_str(text: &str, source: &Path) -> Result<Config, ConfigError> {
     let server = build::server(&ctx, &raw.server)?;
     let log = build::log(&ctx, &raw.log)?;
     let scrape = build::scrape(&ctx, &raw.scrape)?;
-    let admin = build::admin(&ctx, &raw.admin)?;
-    let webhook = build::webhook(&ctx, &raw.webhook, admin.as_ref())?;
+    let admin = admin::admin(&ctx, &raw.admin)?;
+    let webhook = admin::webhook(&ctx, &raw.webhook, admin.as_ref())?;
     let miners = miners::build(&ctx, &raw)?;
     Ok(Config {
         server,

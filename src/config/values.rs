@@ -76,6 +76,9 @@ pub(crate) fn parse_listen(text: &str, default_port: u16) -> Result<SocketAddr, 
             crate::error::truncate_for_log(text, 80)
         )
     };
+    if text.is_empty() {
+        return Err(invalid());
+    }
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);
     }
