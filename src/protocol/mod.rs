@@ -3,3 +3,4 @@
 //! envelope), and the writeable-command crypto.
 
 pub mod codes;
+pub mod reply;
