@@ -47,12 +47,13 @@ pub(crate) struct Envelope<L, M> {
     status: Option<Status>,
     code: Option<i64>,
     msg: Option<MsgField<M>>,
-    pub(crate) list: Option<L>,
+    list: Option<L>,
 }
 
 impl<L, M> Envelope<L, M> {
-    /// Success: `Ok` with the `Msg` data, if the reply has a `Msg` object.
-    /// Error reply: the classified [`ErrorKind`].
+    /// Success: `Ok` with what was read under the list key and from a `Msg`
+    /// object (either may be absent). Error reply: the classified
+    /// [`ErrorKind`]. No usable `STATUS`: `UnexpectedShape`.
     pub(crate) fn into_checked(self) -> Result<(Option<L>, Option<M>), ErrorKind> {
         let Some(status) = self.status else {
             return Err(ErrorKind::UnexpectedShape(
