@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod error;
+pub mod client;
 pub mod protocol;
 pub mod secret;
 pub mod transport;
