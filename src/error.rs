@@ -45,6 +45,10 @@ pub enum ErrorKind {
     Decrypt(String),
     #[error("miner answered error {code:?}: {message}")]
     Miner { code: Option<i64>, message: String },
+    #[error("permission denied by the miner (write API off, default password or bad token)")]
+    PermissionDenied,
+    #[error("scrape deadline reached before the miner's turn (raise concurrency or the timeout)")]
+    DeadlineExceeded,
     #[error("{0}")]
     Other(String),
 }
@@ -71,6 +75,8 @@ impl ErrorKind {
             ErrorKind::WrongPassword => "wrong_password",
             ErrorKind::Decrypt(_) => "decrypt_failed",
             ErrorKind::Miner { .. } => "miner_error",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::DeadlineExceeded => "deadline_exceeded",
             ErrorKind::Other(_) => "other",
         }
     }
@@ -94,6 +100,8 @@ impl ErrorKind {
         "wrong_password",
         "decrypt_failed",
         "miner_error",
+        "permission_denied",
+        "deadline_exceeded",
         "other",
     ];
 
@@ -192,6 +200,8 @@ mod tests {
                 code: None,
                 message: String::new(),
             },
+            ErrorKind::PermissionDenied,
+            ErrorKind::DeadlineExceeded,
             ErrorKind::Other(String::new()),
         ];
         assert_eq!(kinds.len(), ErrorKind::ALL_REASONS.len());

@@ -5,11 +5,16 @@
 //! token) → client (typed commands) → collector (concurrent fleet scrape) →
 //! http (routes). The simulator and the CLI sit beside this flow.
 
+pub mod cli;
+pub mod client;
+pub mod collector;
 pub mod config;
 pub mod error;
-pub mod client;
+pub mod exporter;
+pub mod http;
 pub mod protocol;
 pub mod secret;
+pub mod telemetry;
 pub mod transport;
 
 pub use error::{ErrorKind, MinerError};

@@ -6,11 +6,12 @@
 use super::build::Ctx;
 use super::error::{ConfigError, ConfigErrorKind, Place};
 use super::raw::{Labels, RawConfig, RawDefaults, RawMiner};
-use super::shim::{is_valid_extra_label, MinerAddr, Protocol};
 use super::targets::{self, FileTarget};
 use super::MinerEntry;
+use crate::collector::target::{is_valid_extra_label, Protocol};
 use crate::protocol::codes::DEFAULT_PORT;
 use crate::secret::Secret;
+use crate::transport::MinerAddr;
 use std::collections::{BTreeMap, HashMap};
 
 /// Longest miner name or label value accepted.

@@ -14,7 +14,6 @@ mod build;
 mod error;
 mod miners;
 mod raw;
-mod shim;
 mod targets;
 mod values;
 
@@ -25,10 +24,9 @@ mod tests_errors;
 #[cfg(test)]
 mod tests_targets;
 
+pub use crate::collector::target::Protocol;
+pub use crate::transport::MinerAddr;
 pub use error::{ConfigError, ConfigErrorKind, Place};
-// Replaced at merge by `crate::collector::target::{Protocol, is_valid_extra_label}`
-// and `crate::transport::MinerAddr`.
-pub use shim::{MinerAddr, Protocol};
 
 use crate::secret::Secret;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

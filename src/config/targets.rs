@@ -185,9 +185,7 @@ impl<'a> TargetFinder<'a> {
             return None;
         }
         let is_delimiter = |c: Option<char>| {
-            c.map_or(true, |c| {
-                c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']' | ',' | '-')
-            })
+            c.is_none_or(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '[' | ']' | ',' | '-'))
         };
         let rest = self.text.get(self.cursor..)?;
         // `match_indices` visits each occurrence once: bounded by the text.

@@ -1,0 +1,81 @@
+//! The command line: `query` and `exec` against one miner, `simulate` a
+//! fleet, `serve` the exporter, `demo` both at once, and `bench`. The CLI
+//! parses arguments and reads secrets; the work lives in the library.
+
+mod miner_cmds;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Prometheus exporter and client for MicroBT Whatsminer miners.
+#[derive(Debug, Parser)]
+#[command(name = "whatsminer-exporter", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a read-only command on one miner and print the reply as JSON.
+    Query(miner_cmds::QueryArgs),
+    /// Run a writeable command (token flow) on one miner.
+    Exec(miner_cmds::ExecArgs),
+    /// Serve /metrics and /probe for the configured fleet.
+    Serve(serve::ServeArgs),
+}
+
+/// Exit codes a shell script can act on.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Anything not covered below.
+    pub const FAILURE: u8 = 1;
+    /// Bad arguments or configuration (clap also uses 2).
+    pub const USAGE: u8 = 2;
+    /// The miner could not be reached or did not answer in time.
+    pub const UNREACHABLE: u8 = 3;
+    /// The miner answered, with an error or a reply we could not read.
+    pub const MINER_ERROR: u8 = 4;
+    /// Authentication: wrong password, token refused, write API disabled.
+    pub const AUTH: u8 = 5;
+}
+
+/// Parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Command::Query(args) => miner_cmds::query(args).await,
+            Command::Exec(args) => miner_cmds::exec(args).await,
+            Command::Serve(args) => serve::serve(args).await,
+        }
+    });
+    ExitCode::from(code)
+}
+
+/// Sets up logging to stderr: `level` is a tracing filter (`info`,
+/// `whatsminer_exporter=debug`), `json` picks structured lines.
+pub fn init_logging(level: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

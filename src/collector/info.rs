@@ -1,0 +1,182 @@
+//! The per-miner cache of slowly changing data. A miner's entry is
+//! refreshed when it is missing, older than the refresh interval (with a
+//! per-miner jitter so a large fleet spreads its refreshes), invalidated by
+//! an admin command, or when the miner restarted (its `Elapsed` went down).
+
+use crate::client::Client;
+use crate::collector::snapshot::InfoSnapshot;
+use crate::collector::target::MinerTarget;
+use crate::transport::MinerAddr;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::time::Instant;
+
+#[derive(Debug, Default)]
+struct Entry {
+    info: Option<Arc<InfoSnapshot>>,
+    refreshed: Option<Instant>,
+    stale: bool,
+    last_elapsed: Option<f64>,
+}
+
+#[derive(Debug, Default)]
+pub struct InfoCache {
+    entries: Mutex<HashMap<MinerAddr, Entry>>,
+}
+
+impl InfoCache {
+    pub fn cached(&self, addr: &MinerAddr) -> Option<Arc<InfoSnapshot>> {
+        self.entries
+            .lock()
+            .ok()?
+            .get(addr)
+            .and_then(|e| e.info.clone())
+    }
+
+    pub fn invalidate(&self, addr: &MinerAddr) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.entry(addr.clone()).or_default().stale = true;
+        }
+    }
+
+    pub fn retain(&self, keep: &HashSet<MinerAddr>) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.retain(|k, _| keep.contains(k));
+        }
+    }
+
+    /// Marks the entry stale when the mining process restarted.
+    pub fn observe_elapsed(&self, addr: &MinerAddr, elapsed: Option<f64>) {
+        let Some(now) = elapsed else { return };
+        if let Ok(mut map) = self.entries.lock() {
+            let entry = map.entry(addr.clone()).or_default();
+            if matches!(entry.last_elapsed, Some(before) if now < before) {
+                entry.stale = true;
+            }
+            entry.last_elapsed = Some(now);
+        }
+    }
+
+    fn due(&self, addr: &MinerAddr, interval: Duration) -> bool {
+        let Ok(map) = self.entries.lock() else {
+            return false;
+        };
+        match map.get(addr) {
+            None => true,
+            Some(e) if e.stale || e.info.is_none() => true,
+            Some(e) => e
+                .refreshed
+                .is_none_or(|at| at.elapsed() >= jittered(addr, interval)),
+        }
+    }
+
+    /// The cached info, refreshed first if due and time allows.
+    pub async fn get_or_refresh(
+        &self,
+        client: &Client,
+        target: &MinerTarget,
+        deadline: Instant,
+        interval: Duration,
+    ) -> Option<Arc<InfoSnapshot>> {
+        if !self.due(&target.addr, interval) {
+            return self.cached(&target.addr);
+        }
+        let fresh = Arc::new(fetch(client, &target.addr, deadline).await);
+        // Keep the old values of commands that failed this time: a flaky
+        // PSU read should not blank the model and firmware.
+        let merged = match self.cached(&target.addr) {
+            Some(old) => Arc::new(merge(&old, &fresh)),
+            None => fresh,
+        };
+        if let Ok(mut map) = self.entries.lock() {
+            let entry = map.entry(target.addr.clone()).or_default();
+            entry.info = Some(merged.clone());
+            entry.refreshed = Some(Instant::now());
+            entry.stale = false;
+        }
+        Some(merged)
+    }
+}
+
+/// Per-miner jitter of ±25% so refreshes spread over time.
+fn jittered(addr: &MinerAddr, interval: Duration) -> Duration {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    addr.hash(&mut h);
+    let fraction = (h.finish() % 1000) as f64 / 1000.0; // 0..1
+    interval.mul_f64(0.75 + fraction * 0.5)
+}
+
+/// Fetches the slow commands two at a time: firmware tolerates a few
+/// connections per client, and this path must not crowd out scrapes.
+async fn fetch(client: &Client, addr: &MinerAddr, deadline: Instant) -> InfoSnapshot {
+    let mut config = *client.config();
+    config.limits.deadline = config
+        .limits
+        .deadline
+        .min(deadline.saturating_duration_since(Instant::now()));
+    let client = Client::new(config);
+    let (version, status) = tokio::join!(client.get_version(addr), client.status(addr));
+    let (devdetails, psu) = tokio::join!(client.devdetails(addr), client.get_psu(addr));
+    let (error_codes, miner_info) =
+        tokio::join!(client.get_error_code(addr), client.get_miner_info(addr));
+    let command_ok = vec![
+        ("get_version", version.is_ok()),
+        ("status", status.is_ok()),
+        ("devdetails", devdetails.is_ok()),
+        ("get_psu", psu.is_ok()),
+        ("get_error_code", error_codes.is_ok()),
+        ("get_miner_info", miner_info.is_ok()),
+    ];
+    InfoSnapshot {
+        fetched_at: Some(SystemTime::now()),
+        version: version.ok(),
+        devdetails: devdetails.ok(),
+        psu: psu.ok(),
+        error_codes: error_codes.ok(),
+        status: status.ok(),
+        miner_info: miner_info.ok(),
+        command_ok,
+    }
+}
+
+fn merge(old: &InfoSnapshot, new: &InfoSnapshot) -> InfoSnapshot {
+    InfoSnapshot {
+        fetched_at: new.fetched_at,
+        version: new.version.clone().or_else(|| old.version.clone()),
+        devdetails: new.devdetails.clone().or_else(|| old.devdetails.clone()),
+        psu: new.psu.clone().or_else(|| old.psu.clone()),
+        error_codes: new.error_codes.clone().or_else(|| old.error_codes.clone()),
+        status: new.status.clone().or_else(|| old.status.clone()),
+        miner_info: new.miner_info.clone().or_else(|| old.miner_info.clone()),
+        command_ok: new.command_ok.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_a_quarter() {
+        for port in 1..200u16 {
+            let addr: MinerAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let j = jittered(&addr, Duration::from_secs(600));
+            assert!(
+                j >= Duration::from_secs(450) && j <= Duration::from_secs(750),
+                "{j:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn restart_marks_stale() {
+        let cache = InfoCache::default();
+        let addr: MinerAddr = "127.0.0.1:1".parse().unwrap();
+        cache.observe_elapsed(&addr, Some(100.0));
+        assert!(!cache.entries.lock().unwrap()[&addr].stale);
+        cache.observe_elapsed(&addr, Some(5.0));
+        assert!(cache.entries.lock().unwrap()[&addr].stale);
+    }
+}

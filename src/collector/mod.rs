@@ -1,0 +1,253 @@
+//! The collector: a concurrent, deadline-bound scrape of many miners into
+//! snapshots. Per miner, `summary`, `devs` and `pools` run at once; across
+//! the fleet a semaphore bounds how many miners are in flight, so 5,000
+//! miners never exhaust file descriptors. A miner that misses the deadline
+//! is reported down with a reason; it never delays the whole answer.
+//!
+//! Slow-changing data (`devdetails`, `get_version`, `get_psu`,
+//! `get_error_code`, `status`, `get_miner_info`) is cached per miner and
+//! refreshed rarely, with jitter so a big fleet does not refresh all at once.
+
+pub mod info;
+pub mod render;
+pub mod snapshot;
+pub mod target;
+
+pub use snapshot::{FleetSnapshot, InfoSnapshot, MinerSnapshot};
+pub use target::{MinerTarget, Protocol};
+
+use crate::client::{Client, ClientConfig};
+use crate::error::{ErrorKind, MinerError};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+/// How the collector scrapes.
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    /// Miners scraped at once across the fleet.
+    pub concurrency: usize,
+    /// How often the slow commands are refreshed (jittered ±25%).
+    pub info_refresh: Duration,
+    /// Whether to fetch the slow commands at all.
+    pub fetch_info: bool,
+    pub client: ClientConfig,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            concurrency: 256,
+            info_refresh: Duration::from_secs(600),
+            fetch_info: true,
+            client: ClientConfig::default(),
+        }
+    }
+}
+
+/// Scrapes miners. Shared by every request; caches slow data per miner.
+#[derive(Debug)]
+pub struct Collector {
+    client: RwLock<Client>,
+    semaphore: RwLock<Arc<Semaphore>>,
+    config: RwLock<CollectorConfig>,
+    info: info::InfoCache,
+    last_success: Mutex<std::collections::HashMap<crate::transport::MinerAddr, SystemTime>>,
+}
+
+impl Collector {
+    pub fn new(config: CollectorConfig) -> Self {
+        Collector {
+            client: RwLock::new(Client::new(config.client)),
+            semaphore: RwLock::new(Arc::new(Semaphore::new(config.concurrency.max(1)))),
+            info: info::InfoCache::default(),
+            config: RwLock::new(config),
+            last_success: Mutex::default(),
+        }
+    }
+
+    /// Applies a new configuration (on reload); caches are kept.
+    pub fn reconfigure(&self, config: CollectorConfig) {
+        if let Ok(mut c) = self.client.write() {
+            *c = Client::new(config.client);
+        }
+        if let Ok(mut s) = self.semaphore.write() {
+            *s = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        }
+        if let Ok(mut c) = self.config.write() {
+            *c = config;
+        }
+    }
+
+    pub fn config(&self) -> CollectorConfig {
+        self.config.read().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Forgets a miner's slow data so the next scrape refetches it (after
+    /// an admin command changed the miner).
+    pub fn invalidate_info(&self, addr: &crate::transport::MinerAddr) {
+        self.info.invalidate(addr);
+    }
+
+    /// Drops cached data of miners no longer configured.
+    pub fn retain(&self, targets: &[Arc<MinerTarget>]) {
+        let keep: std::collections::HashSet<_> = targets.iter().map(|t| t.addr.clone()).collect();
+        self.info.retain(&keep);
+        if let Ok(mut m) = self.last_success.lock() {
+            m.retain(|k, _| keep.contains(k));
+        }
+    }
+
+    fn client(&self) -> Client {
+        self.client.read().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Scrapes every target concurrently; returns one snapshot per target,
+    /// in target order, by `deadline` at the latest.
+    pub async fn scrape_fleet(
+        self: &Arc<Self>,
+        targets: &[Arc<MinerTarget>],
+        deadline: Instant,
+    ) -> FleetSnapshot {
+        let started_at = SystemTime::now();
+        let started = Instant::now();
+        let semaphore = self
+            .semaphore
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| Arc::new(Semaphore::new(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, target) in targets.iter().enumerate() {
+            let this = Arc::clone(self);
+            let target = Arc::clone(target);
+            let semaphore = Arc::clone(&semaphore);
+            tasks.spawn(async move {
+                let snapshot = match tokio::time::timeout_at(deadline, semaphore.acquire_owned())
+                    .await
+                {
+                    Ok(Ok(_permit)) => this.scrape_miner(target, deadline).await,
+                    _ => this.failed_snapshot(target, ErrorKind::DeadlineExceeded, Duration::ZERO),
+                };
+                (index, snapshot)
+            });
+        }
+        let mut slots: Vec<Option<MinerSnapshot>> = vec![None; targets.len()];
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((index, snapshot)) => {
+                    if let Some(slot) = slots.get_mut(index) {
+                        *slot = Some(snapshot);
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "miner scrape task failed"),
+            }
+        }
+        let miners = slots
+            .into_iter()
+            .zip(targets)
+            .map(|(slot, target)| {
+                slot.unwrap_or_else(|| {
+                    self.failed_snapshot(
+                        Arc::clone(target),
+                        ErrorKind::Other("scrape task failed".into()),
+                        Duration::ZERO,
+                    )
+                })
+            })
+            .collect();
+        FleetSnapshot {
+            miners,
+            started_at: Some(started_at),
+            duration: started.elapsed(),
+        }
+    }
+
+    /// Scrapes one miner, never past `deadline`.
+    pub async fn scrape_miner(&self, target: Arc<MinerTarget>, deadline: Instant) -> MinerSnapshot {
+        let started = Instant::now();
+        let mut client = self.client();
+        let mut config = *client.config();
+        let remaining = deadline.saturating_duration_since(started);
+        if remaining.is_zero() {
+            return self.failed_snapshot(target, ErrorKind::DeadlineExceeded, Duration::ZERO);
+        }
+        config.limits.deadline = config.limits.deadline.min(remaining);
+        client = Client::new(config);
+        let addr = &target.addr;
+        let (summary, devs, pools) =
+            tokio::join!(client.summary(addr), client.devs(addr), client.pools(addr));
+        let now = SystemTime::now();
+        let last_success = self.note_success(addr, summary.is_ok(), now);
+        if let Ok(s) = &summary {
+            self.info.observe_elapsed(addr, s.elapsed.map(|e| e as f64));
+        }
+        let info = if self.config().fetch_info && summary.is_ok() {
+            self.info
+                .get_or_refresh(&client, &target, deadline, self.config().info_refresh)
+                .await
+        } else {
+            self.info.cached(addr)
+        };
+        if let Err(e) = &summary {
+            tracing::debug!(miner = %target.name, reason = e.reason(), error = %e, "miner down");
+        }
+        MinerSnapshot {
+            target,
+            scraped_at: SystemTime::now(),
+            duration: started.elapsed(),
+            summary,
+            devs,
+            pools,
+            info,
+            last_success,
+            protocol: "v2",
+        }
+    }
+
+    fn note_success(
+        &self,
+        addr: &crate::transport::MinerAddr,
+        ok: bool,
+        now: SystemTime,
+    ) -> Option<SystemTime> {
+        let mut map = self.last_success.lock().ok()?;
+        if ok {
+            map.insert(addr.clone(), now);
+            Some(now)
+        } else {
+            map.get(addr).copied()
+        }
+    }
+
+    fn failed_snapshot(
+        &self,
+        target: Arc<MinerTarget>,
+        kind: ErrorKind,
+        duration: Duration,
+    ) -> MinerSnapshot {
+        let err = MinerError::new(target.addr.to_string(), "summary", kind);
+        let last_success = self
+            .last_success
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&target.addr).copied());
+        MinerSnapshot {
+            info: self.info.cached(&target.addr),
+            scraped_at: SystemTime::now(),
+            duration,
+            summary: Err(err.clone()),
+            devs: Err(MinerError {
+                command: "devs".into(),
+                ..err.clone()
+            }),
+            pools: Err(MinerError {
+                command: "pools".into(),
+                ..err
+            }),
+            last_success,
+            target,
+            protocol: "v2",
+        }
+    }
+}

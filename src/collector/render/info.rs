@@ -1,0 +1,138 @@
+//! Families from the slowly refreshed commands: the `_info` metric, run
+//! state, error codes and PSU figures.
+
+use super::families::{family, ok};
+use super::writer::{ExpositionWriter, MetricType::*};
+use super::Gauge;
+use crate::collector::snapshot::MinerSnapshot;
+
+pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
+    family(
+        out,
+        miners,
+        "whatsminer_miner_info",
+        Gauge,
+        "Miner identity; always 1.",
+        |m, e| {
+            let info = m.info.as_deref();
+            let version = info.and_then(|i| i.version.as_ref());
+            let details = info.and_then(|i| i.devdetails.as_ref());
+            let net = info.and_then(|i| i.miner_info.as_ref());
+            let summary = m.summary.as_ref().ok();
+            let model = details.and_then(|d| d.model()).unwrap_or_default();
+            let firmware = version
+                .and_then(|v| v.fw_ver.as_deref())
+                .or_else(|| {
+                    info.and_then(|i| i.status.as_ref())
+                        .and_then(|s| s.firmware_version.as_deref())
+                })
+                .unwrap_or_default();
+            let api = version
+                .and_then(|v| v.api_ver.as_deref())
+                .unwrap_or_default();
+            let mac = net
+                .and_then(|n| n.mac.as_deref())
+                .or_else(|| summary.and_then(|s| s.mac.as_deref()))
+                .unwrap_or_default();
+            let hostname = net.and_then(|n| n.hostname.as_deref()).unwrap_or_default();
+            // Only once something identifies the miner: an info series of
+            // empty labels would be noise.
+            if info.is_some() || summary.is_some() {
+                e(
+                    &[
+                        ("model", model),
+                        ("firmware", firmware),
+                        ("api_version", api),
+                        ("mac", mac),
+                        ("hostname", hostname),
+                        ("protocol", m.protocol),
+                    ],
+                    Some(1.0),
+                );
+            }
+        },
+    );
+    family(
+        out,
+        miners,
+        "whatsminer_mining",
+        Gauge,
+        "1 if the mining process runs (status btmineroff false), 0 when powered off.",
+        |m, e| {
+            let status = m.info.as_deref().and_then(|i| i.status.as_ref());
+            e(&[], status.and_then(|s| s.btmineroff).map(|off| ok(!off)))
+        },
+    );
+    family(
+        out,
+        miners,
+        "whatsminer_error_codes",
+        Gauge,
+        "Number of active error codes (get_error_code).",
+        |m, e| {
+            let codes = m.info.as_deref().and_then(|i| i.error_codes.as_ref());
+            e(&[], codes.map(|c| c.0.len() as f64))
+        },
+    );
+    family(
+        out,
+        miners,
+        "whatsminer_error_code_info",
+        Gauge,
+        "1 per active error code.",
+        |m, e| {
+            if let Some(codes) = m.info.as_deref().and_then(|i| i.error_codes.as_ref()) {
+                for code in &codes.0 {
+                    e(&[("code", code.code.as_str())], Some(1.0));
+                }
+            }
+        },
+    );
+    family(
+        out,
+        miners,
+        "whatsminer_psu_input_voltage_volts",
+        Gauge,
+        "PSU input voltage.",
+        |m, e| e(&[], psu(m).and_then(|p| p.input_volts())),
+    );
+    family(
+        out,
+        miners,
+        "whatsminer_psu_input_current_amperes",
+        Gauge,
+        "PSU input current.",
+        |m, e| e(&[], psu(m).and_then(|p| p.input_amps())),
+    );
+    family(
+        out,
+        miners,
+        "whatsminer_psu_fan_speed_rpm",
+        Gauge,
+        "PSU fan speed.",
+        |m, e| e(&[], psu(m).and_then(|p| p.fan_speed.gauge())),
+    );
+    family(
+        out,
+        miners,
+        "whatsminer_psu_info",
+        Gauge,
+        "PSU identity; always 1.",
+        |m, e| {
+            if let Some(p) = psu(m) {
+                e(
+                    &[
+                        ("model", p.model.as_deref().unwrap_or_default()),
+                        ("serial", p.serial.as_deref().unwrap_or_default()),
+                        ("firmware", p.sw_version.as_deref().unwrap_or_default()),
+                    ],
+                    Some(1.0),
+                );
+            }
+        },
+    );
+}
+
+fn psu(m: &MinerSnapshot) -> Option<&crate::client::types::Psu> {
+    m.info.as_deref().and_then(|i| i.psu.as_ref())
+}

@@ -1,0 +1,53 @@
+//! Renders snapshots as Prometheus exposition text: one family at a time,
+//! every miner's samples under it, names and units as in docs/metrics.md.
+
+mod boards;
+pub mod families;
+mod info;
+mod pools;
+pub mod writer;
+
+use crate::collector::snapshot::MinerSnapshot;
+use std::time::SystemTime;
+pub use writer::{ExpositionWriter, MetricType};
+
+/// A value that may be missing, as the typed replies hold numbers.
+pub trait Gauge {
+    fn gauge(&self) -> Option<f64>;
+}
+
+impl Gauge for Option<f64> {
+    fn gauge(&self) -> Option<f64> {
+        self.filter(|v| v.is_finite())
+    }
+}
+impl Gauge for Option<u64> {
+    fn gauge(&self) -> Option<f64> {
+        self.map(|v| v as f64)
+    }
+}
+impl Gauge for Option<i64> {
+    fn gauge(&self) -> Option<f64> {
+        self.map(|v| v as f64)
+    }
+}
+impl Gauge for Option<u32> {
+    fn gauge(&self) -> Option<f64> {
+        self.map(f64::from)
+    }
+}
+impl Gauge for Option<bool> {
+    fn gauge(&self) -> Option<f64> {
+        self.map(|b| if b { 1.0 } else { 0.0 })
+    }
+}
+
+/// Renders the per-miner families of `miners`. `now` dates the data age.
+pub fn render_miners(out: &mut ExpositionWriter, miners: &[MinerSnapshot], now: SystemTime) {
+    families::write_all(out, miners, now);
+}
+
+/// A size hint for the output buffer: ~8 KiB per miner.
+pub fn capacity_hint(miners: usize) -> usize {
+    4096 + miners * 8192
+}

@@ -1,0 +1,63 @@
+//! What one scrape learned about a miner. Snapshots are plain data: the
+//! renderer turns them into metric families, and background mode keeps the
+//! last complete set to serve from.
+
+use crate::client::types::{
+    DevDetails, Devs, ErrorCodes, MinerInfo, MinerStatus, Pools, Psu, Summary, Version,
+};
+use crate::collector::target::MinerTarget;
+use crate::error::MinerError;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// The result of one scrape of one miner.
+#[derive(Debug, Clone)]
+pub struct MinerSnapshot {
+    pub target: Arc<MinerTarget>,
+    /// When the scrape finished.
+    pub scraped_at: SystemTime,
+    pub duration: Duration,
+    /// `up` is whether this succeeded.
+    pub summary: Result<Summary, MinerError>,
+    pub devs: Result<Devs, MinerError>,
+    pub pools: Result<Pools, MinerError>,
+    /// Slowly refreshed data, possibly from an earlier scrape.
+    pub info: Option<Arc<InfoSnapshot>>,
+    /// The last time `summary` succeeded, this scrape or before.
+    pub last_success: Option<SystemTime>,
+    /// The protocol actually spoken (`v2`/`v3`), for the info metric.
+    pub protocol: &'static str,
+}
+
+impl MinerSnapshot {
+    pub fn up(&self) -> bool {
+        self.summary.is_ok()
+    }
+
+    /// The failure that makes the miner down, if it is.
+    pub fn down_error(&self) -> Option<&MinerError> {
+        self.summary.as_ref().err()
+    }
+}
+
+/// Data that changes rarely: model, firmware, PSU, error codes, run state.
+#[derive(Debug, Clone, Default)]
+pub struct InfoSnapshot {
+    pub fetched_at: Option<SystemTime>,
+    pub version: Option<Version>,
+    pub devdetails: Option<DevDetails>,
+    pub psu: Option<Psu>,
+    pub error_codes: Option<ErrorCodes>,
+    pub status: Option<MinerStatus>,
+    pub miner_info: Option<MinerInfo>,
+    /// Which slow commands succeeded when last tried.
+    pub command_ok: Vec<(&'static str, bool)>,
+}
+
+/// A whole fleet's scrape.
+#[derive(Debug, Clone, Default)]
+pub struct FleetSnapshot {
+    pub miners: Vec<MinerSnapshot>,
+    pub started_at: Option<SystemTime>,
+    pub duration: Duration,
+}

@@ -1,0 +1,154 @@
+//! `/metrics` and `/probe`: scrape (or take the background snapshot),
+//! render, answer. The deadline comes from Prometheus's
+//! `X-Prometheus-Scrape-Timeout-Seconds` header less a margin.
+
+use super::server::{respond, text, Body};
+use super::state::{AppState, ScrapeMode};
+use crate::collector::render::{capacity_hint, render_miners, ExpositionWriter, MetricType};
+use crate::collector::{MinerTarget, Protocol};
+use crate::transport::MinerAddr;
+use hyper::{HeaderMap, Response, StatusCode};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The scrape deadline from the request headers and settings.
+pub fn scrape_budget(headers: &HeaderMap, default_timeout: Duration, margin: Duration) -> Duration {
+    let from_header = headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(3600.0)));
+    let budget = match from_header {
+        Some(t) => t.saturating_sub(margin),
+        None => default_timeout,
+    };
+    // Never zero: a tiny budget still reports every miner as down in time.
+    budget.max(Duration::from_millis(100))
+}
+
+pub async fn metrics(state: &Arc<AppState>, headers: &HeaderMap) -> Response<Body> {
+    let settings = state.settings();
+    let snapshot = match (settings.mode, state.latest_snapshot()) {
+        (ScrapeMode::Background { .. }, Some(snapshot)) => snapshot,
+        _ => {
+            let deadline = tokio::time::Instant::now()
+                + scrape_budget(headers, settings.default_timeout, settings.timeout_margin);
+            let targets = state.targets();
+            let snapshot = Arc::new(state.collector.scrape_fleet(&targets, deadline).await);
+            state.account(&snapshot, "metrics");
+            if matches!(settings.mode, ScrapeMode::Background { .. }) {
+                state.store_snapshot(snapshot.clone());
+            }
+            snapshot
+        }
+    };
+    let mut out = ExpositionWriter::with_capacity(capacity_hint(snapshot.miners.len()));
+    render_miners(&mut out, &snapshot.miners, SystemTime::now());
+    out.append_raw(&state.telemetry.render());
+    respond(StatusCode::OK, CONTENT_TYPE, out.finish())
+}
+
+pub async fn probe(
+    state: &Arc<AppState>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Response<Body> {
+    let mut target_param = None;
+    let mut protocol = None;
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "target" => target_param = Some(v.into_owned()),
+            "protocol" => protocol = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let Some(target_text) = target_param.filter(|t| !t.is_empty()) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "missing target parameter: /probe?target=host[:port]\n",
+        );
+    };
+    let addr: MinerAddr = match target_text.parse() {
+        Ok(a) => a,
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("bad target: {e}\n")),
+    };
+    let protocol = match protocol.as_deref() {
+        None | Some("") => None,
+        Some("v2") => Some(Protocol::V2),
+        Some("v3") => Some(Protocol::V3),
+        Some("auto") => Some(Protocol::Auto),
+        Some(_) => return text(StatusCode::BAD_REQUEST, "protocol must be v2, v3 or auto\n"),
+    };
+    // A configured miner keeps its name and labels when probed.
+    let target = state
+        .targets()
+        .iter()
+        .find(|t| t.addr == addr)
+        .map(Arc::clone)
+        .unwrap_or_else(|| {
+            Arc::new(MinerTarget::new(
+                addr,
+                None,
+                Vec::new(),
+                protocol.unwrap_or_default(),
+            ))
+        });
+    let settings = state.settings();
+    let started = tokio::time::Instant::now();
+    let deadline =
+        started + scrape_budget(headers, settings.default_timeout, settings.timeout_margin);
+    let snapshot = state.collector.scrape_miner(target, deadline).await;
+    let elapsed = started.elapsed();
+    state.telemetry.scrapes.with_label_values(&["probe"]).inc();
+    if let Some(e) = snapshot.down_error() {
+        state.telemetry.count_errors(std::iter::once(e.reason()));
+    }
+    let mut out = ExpositionWriter::with_capacity(capacity_hint(1));
+    out.family(
+        "probe_success",
+        MetricType::Gauge,
+        "1 if the miner answered summary.",
+    );
+    out.sample("", &[], if snapshot.up() { 1.0 } else { 0.0 });
+    out.family(
+        "probe_duration_seconds",
+        MetricType::Gauge,
+        "How long the probe took.",
+    );
+    out.sample("", &[], elapsed.as_secs_f64());
+    render_miners(&mut out, std::slice::from_ref(&snapshot), SystemTime::now());
+    respond(StatusCode::OK, CONTENT_TYPE, out.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_uses_header_less_margin_with_a_floor() {
+        let mut h = HeaderMap::new();
+        let d = Duration::from_secs(10);
+        let m = Duration::from_millis(500);
+        assert_eq!(scrape_budget(&h, d, m), d);
+        h.insert("x-prometheus-scrape-timeout-seconds", "4".parse().unwrap());
+        assert_eq!(scrape_budget(&h, d, m), Duration::from_millis(3500));
+        h.insert(
+            "x-prometheus-scrape-timeout-seconds",
+            "0.2".parse().unwrap(),
+        );
+        assert_eq!(scrape_budget(&h, d, m), Duration::from_millis(100));
+        h.insert(
+            "x-prometheus-scrape-timeout-seconds",
+            "garbage".parse().unwrap(),
+        );
+        assert_eq!(scrape_budget(&h, d, m), d);
+        h.insert(
+            "x-prometheus-scrape-timeout-seconds",
+            "NaN".parse().unwrap(),
+        );
+        assert_eq!(scrape_budget(&h, d, m), d);
+    }
+}

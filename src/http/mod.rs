@@ -1,0 +1,91 @@
+//! The HTTP layer: hyper routes for `/metrics` (the whole fleet), `/probe`
+//! (one miner, blackbox_exporter style), health, readiness, reload and a
+//! landing page. The admin endpoint has its own listener (see `admin`).
+
+mod exposition;
+pub mod server;
+pub mod state;
+
+pub use state::{AppState, ScrapeMode, ScrapeSettings};
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use server::{text, Body, Router};
+use std::sync::Arc;
+
+/// The router of the metrics listener.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Arc::new(move |req: Request<Incoming>, _peer| {
+        let state = state.clone();
+        Box::pin(async move {
+            let handler = handler_name(req.uri().path());
+            let resp = route(state.clone(), req).await;
+            state
+                .telemetry
+                .http_requests
+                .with_label_values(&[handler, resp.status().as_str()])
+                .inc();
+            resp
+        })
+    })
+}
+
+/// A bounded set of handler labels, so unknown paths can't blow up the
+/// metric's cardinality.
+fn handler_name(path: &str) -> &'static str {
+    match path {
+        "/" => "/",
+        "/metrics" => "/metrics",
+        "/probe" => "/probe",
+        "/-/healthy" => "/-/healthy",
+        "/-/ready" => "/-/ready",
+        "/-/reload" => "/-/reload",
+        _ => "other",
+    }
+}
+
+async fn route(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    match (req.method(), path.as_str()) {
+        (&Method::GET | &Method::HEAD, "/metrics") => {
+            exposition::metrics(&state, req.headers()).await
+        }
+        (&Method::GET | &Method::HEAD, "/probe") => {
+            exposition::probe(&state, req.uri().query(), req.headers()).await
+        }
+        (&Method::GET | &Method::HEAD, "/-/healthy") => text(StatusCode::OK, "Healthy\n"),
+        (&Method::GET | &Method::HEAD, "/-/ready") => {
+            if state.is_ready() {
+                text(StatusCode::OK, "Ready\n")
+            } else {
+                text(StatusCode::SERVICE_UNAVAILABLE, "Not ready\n")
+            }
+        }
+        (&Method::POST | &Method::PUT, "/-/reload") => match state.reload().await {
+            Ok(summary) => text(StatusCode::OK, format!("{summary}\n")),
+            Err(e) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reload failed: {e}\n"),
+            ),
+        },
+        (&Method::GET | &Method::HEAD, "/") => {
+            server::respond(StatusCode::OK, "text/html; charset=utf-8", landing_page())
+        }
+        (_, "/metrics" | "/probe" | "/-/healthy" | "/-/ready" | "/-/reload" | "/") => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+        }
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+fn landing_page() -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Whatsminer Exporter</title></head>\
+         <body><h1>Whatsminer Exporter</h1><p>Version {}</p><ul>\
+         <li><a href=\"/metrics\">/metrics</a>: the configured fleet</li>\
+         <li><a href=\"/probe?target=127.0.0.1:4028\">/probe?target=host[:port]</a>: one miner (blackbox style)</li>\
+         <li><a href=\"/-/healthy\">/-/healthy</a>, <a href=\"/-/ready\">/-/ready</a>; POST /-/reload</li>\
+         </ul></body></html>",
+        env!("CARGO_PKG_VERSION")
+    )
+}

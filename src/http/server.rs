@@ -1,0 +1,146 @@
+//! HTTP/1 serving plumbing shared by the metrics and admin listeners:
+//! accept loop, per-connection limits, slow-client timeouts and graceful
+//! shutdown. Routing lives in the callers.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+pub type Body = Full<Bytes>;
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// A router: request in, response out. Never fails: errors are responses.
+pub type Router =
+    Arc<dyn Fn(Request<Incoming>, std::net::SocketAddr) -> BoxFuture<Response<Body>> + Send + Sync>;
+
+/// Limits that protect the exporter from slow or greedy clients.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    /// A client must send its request headers within this time.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true, then lets
+/// in-flight requests finish (up to the grace period).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+    limits: ServerLimits,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    loop {
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let fut = router(req, peer);
+            async move { Ok::<_, std::convert::Infallible>(fut.await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .max_buf_size(64 * 1024)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {},
+        _ = tokio::time::sleep(limits.shutdown_grace) => tracing::warn!("shutdown grace period over; dropping connections"),
+    }
+}
+
+/// A plain-text response.
+pub fn text(status: hyper::StatusCode, body: impl Into<Bytes>) -> Response<Body> {
+    respond(status, "text/plain; charset=utf-8", body)
+}
+
+pub fn respond(
+    status: hyper::StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
+    let mut resp = Response::new(Full::new(body.into()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    resp
+}
+
+/// Reads a request body up to `max` bytes within `timeout`; a bigger or
+/// slower body is the client's fault (413 / 408).
+pub async fn read_body(
+    body: Incoming,
+    max: usize,
+    timeout: Duration,
+) -> Result<Bytes, Response<Body>> {
+    use http_body_util::BodyExt;
+    let limited = http_body_util::Limited::new(body, max);
+    match tokio::time::timeout(timeout, limited.collect()).await {
+        Err(_) => Err(text(
+            hyper::StatusCode::REQUEST_TIMEOUT,
+            "request body too slow\n",
+        )),
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                Err(text(
+                    hyper::StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body over {max} bytes\n"),
+                ))
+            } else {
+                Err(text(
+                    hyper::StatusCode::BAD_REQUEST,
+                    "could not read request body\n",
+                ))
+            }
+        }
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}

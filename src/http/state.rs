@@ -1,0 +1,202 @@
+//! Shared state of the HTTP side: the collector, the current targets and
+//! settings (swapped atomically on reload, so a scrape in flight keeps the
+//! list it started with), the last background snapshot, and readiness.
+
+use crate::collector::{Collector, FleetSnapshot, MinerTarget};
+use crate::http::server::BoxFuture;
+use crate::telemetry::Telemetry;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScrapeMode {
+    /// Every `/metrics` request scrapes the fleet.
+    Live,
+    /// A background task scrapes every `interval`; `/metrics` serves the
+    /// last complete snapshot.
+    Background { interval: Duration },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScrapeSettings {
+    /// Deadline when Prometheus sends no scrape-timeout header.
+    pub default_timeout: Duration,
+    /// Subtracted from Prometheus's timeout so the answer arrives in time.
+    pub timeout_margin: Duration,
+    pub mode: ScrapeMode,
+}
+
+impl Default for ScrapeSettings {
+    fn default() -> Self {
+        ScrapeSettings {
+            default_timeout: Duration::from_secs(10),
+            timeout_margin: Duration::from_millis(500),
+            mode: ScrapeMode::Live,
+        }
+    }
+}
+
+/// Re-reads the configuration and applies it; returns a short summary.
+pub type ReloadFn = Arc<dyn Fn() -> BoxFuture<Result<String, String>> + Send + Sync>;
+
+pub struct AppState {
+    pub collector: Arc<Collector>,
+    pub telemetry: Telemetry,
+    targets: RwLock<Arc<Vec<Arc<MinerTarget>>>>,
+    settings: RwLock<ScrapeSettings>,
+    snapshot: RwLock<Option<Arc<FleetSnapshot>>>,
+    reloader: RwLock<Option<ReloadFn>>,
+    /// Serialises reloads: SIGHUP and POST may race.
+    reload_lock: tokio::sync::Mutex<()>,
+    ready: AtomicBool,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        collector: Arc<Collector>,
+        telemetry: Telemetry,
+        targets: Vec<Arc<MinerTarget>>,
+        settings: ScrapeSettings,
+    ) -> Arc<Self> {
+        let state = Arc::new(AppState {
+            collector,
+            telemetry,
+            targets: RwLock::new(Arc::new(Vec::new())),
+            settings: RwLock::new(settings),
+            snapshot: RwLock::new(None),
+            reloader: RwLock::new(None),
+            reload_lock: tokio::sync::Mutex::new(()),
+            ready: AtomicBool::new(matches!(settings.mode, ScrapeMode::Live)),
+        });
+        state.set_targets(targets);
+        state.mark_config_loaded();
+        state
+    }
+
+    pub fn targets(&self) -> Arc<Vec<Arc<MinerTarget>>> {
+        self.targets.read().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// Replaces the target list; scrapes already running keep the old one.
+    pub fn set_targets(&self, targets: Vec<Arc<MinerTarget>>) {
+        self.collector.retain(&targets);
+        self.telemetry.miners.set(targets.len() as i64);
+        if let Ok(mut t) = self.targets.write() {
+            *t = Arc::new(targets);
+        }
+    }
+
+    pub fn settings(&self) -> ScrapeSettings {
+        self.settings.read().map(|s| *s).unwrap_or_default()
+    }
+
+    pub fn set_settings(&self, settings: ScrapeSettings) {
+        if let Ok(mut s) = self.settings.write() {
+            *s = settings;
+        }
+    }
+
+    pub fn set_reloader(&self, reloader: ReloadFn) {
+        if let Ok(mut r) = self.reloader.write() {
+            *r = Some(reloader);
+        }
+    }
+
+    /// Runs the configured reload; the gauges say whether it worked.
+    pub async fn reload(&self) -> Result<String, String> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let reloader = self.reloader.read().ok().and_then(|r| r.clone());
+        let Some(reloader) = reloader else {
+            return Err("no configuration file to reload".into());
+        };
+        let result = reloader().await;
+        match &result {
+            Ok(summary) => {
+                self.mark_config_loaded();
+                tracing::info!(%summary, "configuration reloaded");
+            }
+            Err(e) => {
+                self.telemetry.config_reload_ok.set(0);
+                tracing::error!(error = %e, "configuration reload failed; keeping the previous one");
+            }
+        }
+        result
+    }
+
+    fn mark_config_loaded(&self) {
+        self.telemetry.config_reload_ok.set(1);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        self.telemetry.config_reload_timestamp.set(now);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    pub fn latest_snapshot(&self) -> Option<Arc<FleetSnapshot>> {
+        self.snapshot.read().ok().and_then(|s| s.clone())
+    }
+
+    pub fn store_snapshot(&self, snapshot: Arc<FleetSnapshot>) {
+        if let Ok(mut s) = self.snapshot.write() {
+            *s = Some(snapshot);
+        }
+        self.ready.store(true, Ordering::Relaxed);
+    }
+
+    /// Records a fleet scrape in the self-metrics.
+    pub fn account(&self, snapshot: &FleetSnapshot, mode: &str) {
+        self.telemetry.scrapes.with_label_values(&[mode]).inc();
+        self.telemetry
+            .fleet_scrape_duration
+            .set(snapshot.duration.as_secs_f64());
+        self.telemetry.count_errors(
+            snapshot
+                .miners
+                .iter()
+                .filter_map(|m| m.down_error())
+                .map(|e| e.reason()),
+        );
+    }
+
+    /// In background mode, scrapes the fleet every interval until shutdown.
+    pub fn spawn_background(
+        self: &Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let state = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                let settings = state.settings();
+                let ScrapeMode::Background { interval } = settings.mode else {
+                    // Live mode (maybe after a reload): check again later.
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        _ = shutdown.changed() => return,
+                    }
+                };
+                let started = tokio::time::Instant::now();
+                let deadline = started + settings.default_timeout.min(interval);
+                let targets = state.targets();
+                let snapshot = state.collector.scrape_fleet(&targets, deadline).await;
+                state.account(&snapshot, "background");
+                state.store_snapshot(Arc::new(snapshot));
+                tokio::select! {
+                    _ = tokio::time::sleep_until(started + interval) => {},
+                    _ = shutdown.changed() => return,
+                }
+            }
+        })
+    }
+}
