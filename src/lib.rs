@@ -8,6 +8,7 @@
 pub mod error;
 pub mod protocol;
 pub mod secret;
+pub mod sim;
 
 pub use error::{ErrorKind, MinerError};
 pub use secret::Secret;
