@@ -1,5 +1,29 @@
 //! A protocol-faithful simulated fleet of Whatsminer miners (API v2), for
 //! tests, demos and benchmarks. The server side of the protocol, including
-//! the writeable-command crypto, is written independently of the client.
+//! the writeable-command crypto, is written independently of the client so
+//! that a mistake on one side shows up against the other.
+//!
+//! Layout: `crypto` (miner-side md5-crypt/AES/base64), `model` (models and
+//! firmware), `miner` + `telemetry` (lazy state machine), `replies` +
+//! `dispatch` + `write` + `tokens` (the protocol), `fault` (injectable
+//! faults and scenario files), `server` (TCP), `fleet` (many miners),
+//! `cli` (the `simulate` subcommand).
 
+pub mod clock;
+pub mod counters;
 pub mod crypto;
+mod dispatch;
+pub mod fault;
+pub mod miner;
+pub mod model;
+mod noise;
+pub mod replies;
+pub mod telemetry;
+#[cfg(test)]
+mod testkit;
+pub mod tokens;
+mod write;
+
+pub use fault::Fault;
+pub use miner::{MinerState, PoolConfig, PowerMode};
+pub use model::{Flavour, Model};
