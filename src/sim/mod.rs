@@ -9,21 +9,30 @@
 //! faults and scenario files), `server` (TCP), `fleet` (many miners),
 //! `cli` (the `simulate` subcommand).
 
+pub mod cli;
 pub mod clock;
 pub mod counters;
 pub mod crypto;
 mod dispatch;
 pub mod fault;
+pub mod fleet;
+mod handle;
 pub mod miner;
 pub mod model;
 mod noise;
 pub mod replies;
+pub mod server;
 pub mod telemetry;
 #[cfg(test)]
 mod testkit;
+#[cfg(test)]
+mod tests;
 pub mod tokens;
 mod write;
 
-pub use fault::Fault;
+pub use fault::{parse_scenario, Fault, ScenarioError};
+pub use fleet::{Bind, Fleet, FleetConfig};
+pub use handle::{MinerHandle, MinerSnapshot};
 pub use miner::{MinerState, PoolConfig, PowerMode};
 pub use model::{Flavour, Model};
+pub use server::ServerLimits;

@@ -215,7 +215,7 @@ impl MinerState {
             chip_temp_min_c: temp - 3.0 + 0.5 * smooth(seed, S_BOARD_TEMP + 10 + s, now, 45.0),
             chip_temp_max_c: temp + 14.0 + 2.0 * smooth(seed, S_BOARD_TEMP + 20 + s, now, 20.0),
             chip_temp_avg_c: temp + 6.0,
-            hw_errors: (hashed * 0.002 * (1.0 + unit(seed, S_HW, s))).floor() as u64,
+            hw_errors: (hashed * 0.000_05 * (1.0 + unit(seed, S_HW, s))).floor() as u64,
             accepted,
             rejected: (accepted as f64 * reject_rate).floor() as u64,
             effective_chips: spec.chips_per_board.saturating_sub(missing_chips),
