@@ -8,6 +8,23 @@
 //! `dispatch` + `write` + `tokens` (the protocol), `fault` (injectable
 //! faults and scenario files), `server` (TCP), `fleet` (many miners),
 //! `cli` (the `simulate` subcommand).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
+//!
+//! let mut cfg = FleetConfig::loopback_ephemeral(3);
+//! cfg.faults = vec![(2, Fault::ApiDisabled)];
+//! let fleet = Fleet::start(cfg).await?;
+//! let addrs = fleet.addrs(); // 127.0.0.1:<ephemeral>, one per miner
+//! let miner = fleet.miner(0).expect("three miners");
+//! miner.set_fault(Some(Fault::Slow(std::time::Duration::from_secs(2))));
+//! // ... scrape `addrs`, then check what the miners saw:
+//! assert_eq!(miner.command_count("power_off"), 0);
+//! fleet.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod cli;
 pub mod clock;
