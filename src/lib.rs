@@ -14,6 +14,7 @@ pub mod exporter;
 pub mod http;
 pub mod protocol;
 pub mod secret;
+pub mod sim;
 pub mod telemetry;
 pub mod transport;
 

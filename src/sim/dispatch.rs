@@ -1,0 +1,160 @@
+//! From request bytes to reply text, for one miner: parse the JSON, route
+//! plain read commands and encrypted writes, count commands, and apply the
+//! faults that change a reply's content. Faults that change how the reply
+//! travels (delays, resets, truncation) belong to the server.
+
+use std::net::IpAddr;
+
+use serde_json::{json, Map, Value};
+
+use super::counters::{is_write_command, READ_COMMANDS};
+use super::fault::Fault;
+use super::miner::MinerState;
+use super::replies::{error_reply, numbers_to_strings};
+use crate::protocol::codes;
+
+/// Text of the reply to a request that is not a JSON object.
+const INVALID_JSON_MSG: &str = "json load err";
+
+impl MinerState {
+    /// Handles one request as read from the socket (NULs and whitespace
+    /// around it are ignored) and returns the reply text.
+    pub fn handle_request(&mut self, raw: &[u8], peer: IpAddr) -> String {
+        let now = self.now();
+        self.refresh(now);
+        self.requests = self.requests.wrapping_add(1);
+        let when = self.clock.unix_at(now);
+        let text = trim_request(raw);
+        let reply = match serde_json::from_slice::<Value>(text) {
+            Ok(Value::Object(request)) if request.contains_key("enc") => {
+                return self.handle_encrypted(&request, peer, now);
+            }
+            Ok(Value::Object(request)) => self.handle_plain(&request, peer, now),
+            _ => {
+                self.counters.record(super::counters::UNKNOWN);
+                error_reply(when, codes::INVALID_JSON, INVALID_JSON_MSG)
+            }
+        };
+        self.finish(reply)
+    }
+
+    fn handle_plain(&mut self, request: &Map<String, Value>, peer: IpAddr, now: f64) -> Value {
+        let when = self.clock.unix_at(now);
+        let cmd = request.get("cmd").and_then(Value::as_str).unwrap_or("");
+        self.counters.record(cmd);
+        if matches!(self.fault, Some(Fault::StatusError)) {
+            return error_reply(when, codes::INVALID_COMMAND, "invalid cmd");
+        }
+        if is_write_command(cmd) {
+            // A writeable command outside the encrypted envelope.
+            return error_reply(when, codes::PERMISSION_DENIED, codes::WRITE_DISABLED_MSG);
+        }
+        if !READ_COMMANDS.contains(&cmd) {
+            return error_reply(when, codes::INVALID_COMMAND, "invalid cmd");
+        }
+        let reply = self.read_reply(cmd, request, peer, now);
+        if matches!(self.fault, Some(Fault::WrongShape)) {
+            return if self.requests % 2 == 0 {
+                json!([1, 2, 3])
+            } else {
+                json!({ "foo": 1 })
+            };
+        }
+        reply
+    }
+
+    /// Serialises a reply, applying the NumbersAsStrings fault.
+    pub(crate) fn finish(&self, reply: Value) -> String {
+        let reply = if matches!(self.fault, Some(Fault::NumbersAsStrings)) {
+            numbers_to_strings(reply)
+        } else {
+            reply
+        };
+        reply.to_string()
+    }
+}
+
+/// The request without trailing NULs and surrounding whitespace.
+fn trim_request(raw: &[u8]) -> &[u8] {
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    let cut = raw.get(..end).unwrap_or(raw);
+    let start = cut
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(cut.len());
+    let stop = cut
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |p| p + 1);
+    cut.get(start..stop).unwrap_or(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::miner::test_support::miner;
+    use crate::sim::model::{Flavour, Model};
+
+    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    fn ask(m: &mut MinerState, request: &str) -> Value {
+        let text = m.handle_request(request.as_bytes(), PEER);
+        serde_json::from_str(&text).expect("replies are JSON")
+    }
+
+    #[test]
+    fn trims_nuls_and_whitespace() {
+        assert_eq!(trim_request(b"  {\"cmd\":1}\n\0\0junk"), b"{\"cmd\":1}");
+        assert_eq!(trim_request(b"\0"), b"");
+        assert_eq!(trim_request(b"   "), b"");
+    }
+
+    #[test]
+    fn unknown_commands_and_bad_json_answer_firmware_errors() {
+        let mut m = miner(Model::M30S, Flavour::Classic);
+        let r = ask(&mut m, r#"{"cmd":"make_coffee"}"#);
+        assert_eq!(
+            (r["STATUS"].as_str(), r["Code"].as_i64()),
+            (Some("E"), Some(14))
+        );
+        assert_eq!(r["Msg"], "invalid cmd");
+        let r = ask(&mut m, "not json");
+        assert_eq!(
+            (r["STATUS"].as_str(), r["Code"].as_i64()),
+            (Some("E"), Some(23))
+        );
+        let r = ask(&mut m, r#"{"cmd":"power_off"}"#);
+        assert_eq!(r["Msg"], codes::WRITE_DISABLED_MSG);
+        assert!(m.powered_on(), "a plain write must not act");
+        assert_eq!(m.counters.get("unknown"), 2);
+        assert_eq!(m.counters.get("power_off"), 1);
+    }
+
+    #[test]
+    fn content_faults_change_the_reply() {
+        let mut m = miner(Model::M50, Flavour::Classic);
+        m.set_fault(Some(Fault::StatusError));
+        let r = ask(&mut m, r#"{"cmd":"summary"}"#);
+        assert_eq!(
+            (r["STATUS"].as_str(), r["Code"].as_i64()),
+            (Some("E"), Some(14))
+        );
+
+        m.set_fault(Some(Fault::WrongShape));
+        let shapes: Vec<Value> = (0..2)
+            .map(|_| ask(&mut m, r#"{"cmd":"summary"}"#))
+            .collect();
+        assert!(shapes.contains(&json!([1, 2, 3])) && shapes.contains(&json!({"foo": 1})));
+
+        m.set_fault(Some(Fault::NumbersAsStrings));
+        let r = ask(&mut m, r#"{"cmd":"summary"}"#);
+        let s = &r["SUMMARY"][0];
+        assert!(s["MHS av"].is_string() && s["Elapsed"].is_string());
+        assert!(s["MHS av"]
+            .as_str()
+            .and_then(|t| t.parse::<f64>().ok())
+            .is_some());
+        assert!(r["STATUS"][0]["When"].is_string());
+        assert!(s["Hash Stable"].is_boolean(), "only numbers change");
+    }
+}

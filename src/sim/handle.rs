@@ -1,0 +1,181 @@
+//! The test-facing view of one running simulated miner: inject faults,
+//! move its clock, expire its tokens, read a snapshot of its values and
+//! the counts of commands it received.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::fault::Fault;
+use super::miner::{MinerState, PoolConfig, PowerMode};
+use super::model::{Flavour, Model};
+use super::server::MinerShared;
+use crate::secret::Secret;
+
+/// A handle on one miner of a running [`super::fleet::Fleet`]. Cheap to
+/// clone; all methods are synchronous and quick.
+#[derive(Clone)]
+pub struct MinerHandle {
+    pub(crate) shared: Arc<MinerShared>,
+}
+
+/// The key values of a miner at one instant, as its replies would show
+/// them (unrounded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinerSnapshot {
+    pub index: usize,
+    pub addr: SocketAddr,
+    pub model: Model,
+    pub flavour: Flavour,
+    pub firmware_version: &'static str,
+    pub api_version: &'static str,
+    pub mac: String,
+    pub hostname: String,
+    pub powered_on: bool,
+    /// `MHS av`, MH/s.
+    pub hashrate_mhs: f64,
+    /// `MHS 5s`, MH/s.
+    pub hashrate_5s_mhs: f64,
+    /// `Temperature`: the average board temperature, °C.
+    pub temperature_c: f64,
+    pub hottest_board_c: f64,
+    pub chip_temp_max_c: f64,
+    pub fan_in_rpm: u32,
+    pub fan_out_rpm: u32,
+    pub power_w: f64,
+    pub power_limit_w: u32,
+    pub power_mode: PowerMode,
+    pub power_pct: u32,
+    pub target_freq_pct: i32,
+    pub led_manual: bool,
+    pub uptime_secs: u64,
+    pub btminer_elapsed_secs: u64,
+    pub accepted: u64,
+    pub pools: Vec<PoolConfig>,
+    pub error_codes: Vec<u32>,
+    pub fault: Option<Fault>,
+    pub live_tokens: usize,
+}
+
+impl MinerHandle {
+    pub fn index(&self) -> usize {
+        self.shared.index
+    }
+
+    /// The address the miner listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// Sets (or with `None` clears) the miner's fault. ApiDisabled closes
+    /// the listener at once; clearing it binds the same address again.
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.shared.set_fault(fault);
+    }
+
+    pub fn fault(&self) -> Option<Fault> {
+        self.shared.lock().fault().cloned()
+    }
+
+    /// Whether the miner is mining (not powered off by a command or by
+    /// overheating).
+    pub fn powered_on(&self) -> bool {
+        let mut state = self.shared.lock();
+        let now = state.now();
+        state.refresh(now);
+        state.powered_on()
+    }
+
+    /// Powers the miner off or on directly, as its owner could.
+    pub fn set_powered(&self, on: bool) {
+        let mut state = self.shared.lock();
+        let now = state.now();
+        if on {
+            state.power_on(now);
+        } else {
+            state.power_off(now);
+        }
+    }
+
+    pub fn snapshot(&self) -> MinerSnapshot {
+        let mut state = self.shared.lock();
+        let now = state.now();
+        state.refresh(now);
+        snapshot_of(&state, self.shared.addr, now)
+    }
+
+    /// Moves this miner's clock forward: uptime grows, values drift,
+    /// tokens older than 30 minutes expire, an overheat progresses.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.lock().advance_clock(by);
+    }
+
+    /// Expires every token the miner has issued.
+    pub fn expire_tokens(&self) {
+        self.shared.lock().tokens.expire_all();
+    }
+
+    /// How many times the miner received `command` (for encrypted
+    /// commands, the decrypted name; see [`super::counters`] for the
+    /// `unknown` and `enc_undecryptable` buckets).
+    pub fn command_count(&self, command: &str) -> u64 {
+        self.shared.lock().counters.get(command)
+    }
+
+    pub fn command_counts(&self) -> BTreeMap<String, u64> {
+        self.shared.lock().counters.all()
+    }
+
+    pub fn reset_command_counts(&self) {
+        self.shared.lock().counters = Default::default();
+    }
+
+    /// Whether `candidate` is the miner's admin password now (it changes
+    /// with `update_pwd`).
+    pub fn password_is(&self, candidate: &Secret) -> bool {
+        &self.shared.lock().password == candidate
+    }
+
+    /// Runs `f` on the miner's state, for checks the handle does not offer.
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut MinerState) -> R) -> R {
+        f(&mut self.shared.lock())
+    }
+}
+
+pub(crate) fn snapshot_of(state: &MinerState, addr: SocketAddr, now: f64) -> MinerSnapshot {
+    let r = state.reading(now);
+    let id = state.identity();
+    let s = &state.settings;
+    MinerSnapshot {
+        index: id.index,
+        addr,
+        model: id.model,
+        flavour: id.firmware.flavour,
+        firmware_version: id.firmware.version,
+        api_version: id.firmware.api_version,
+        mac: id.mac.clone(),
+        hostname: id.hostname.clone(),
+        powered_on: r.powered_on,
+        hashrate_mhs: r.mhs_av,
+        hashrate_5s_mhs: r.mhs_5s,
+        temperature_c: r.temperature_c,
+        hottest_board_c: state.hottest_board(now).1,
+        chip_temp_max_c: r.chip_temp_max_c,
+        fan_in_rpm: r.fan_in_rpm,
+        fan_out_rpm: r.fan_out_rpm,
+        power_w: r.power_w,
+        power_limit_w: s.power_limit_w,
+        power_mode: s.power_mode,
+        power_pct: s.power_pct,
+        target_freq_pct: s.target_freq_pct,
+        led_manual: s.led_manual,
+        uptime_secs: r.uptime_secs,
+        btminer_elapsed_secs: r.elapsed_secs,
+        accepted: r.accepted,
+        pools: s.pools.clone(),
+        error_codes: state.error_codes.iter().map(|(code, _)| *code).collect(),
+        fault: state.fault().cloned(),
+        live_tokens: state.tokens.live_count(now),
+    }
+}
