@@ -2,6 +2,8 @@
 //! fleet, `serve` the exporter, `demo` both at once, and `bench`. The CLI
 //! parses arguments and reads secrets; the work lives in the library.
 
+mod demo;
+mod healthcheck;
 mod miner_cmds;
 mod serve;
 
@@ -24,6 +26,12 @@ enum Command {
     Exec(miner_cmds::ExecArgs),
     /// Serve /metrics and /probe for the configured fleet.
     Serve(serve::ServeArgs),
+    /// Run a simulated fleet (loopback only) until Ctrl-C.
+    Simulate(crate::sim::SimulateArgs),
+    /// A simulated fleet plus the exporter scraping it: the quickest look.
+    Demo(demo::DemoArgs),
+    /// Exit 0 if an HTTP endpoint answers 2xx (for container health checks).
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 /// Exit codes a shell script can act on.
@@ -60,6 +68,18 @@ pub fn main() -> ExitCode {
             Command::Query(args) => miner_cmds::query(args).await,
             Command::Exec(args) => miner_cmds::exec(args).await,
             Command::Serve(args) => serve::serve(args).await,
+            Command::Demo(args) => demo::demo(args).await,
+            Command::Healthcheck(args) => healthcheck::healthcheck(args).await,
+            Command::Simulate(args) => {
+                init_logging("info", false);
+                match crate::sim::run_simulate(args).await {
+                    Ok(()) => exit::OK,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        exit::FAILURE
+                    }
+                }
+            }
         }
     });
     ExitCode::from(code)

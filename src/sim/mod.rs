@@ -47,6 +47,7 @@ mod tests;
 pub mod tokens;
 mod write;
 
+pub use cli::{run as run_simulate, SimulateArgs};
 pub use fault::{parse_scenario, Fault, ScenarioError};
 pub use fleet::{Bind, Fleet, FleetConfig};
 pub use handle::{MinerHandle, MinerSnapshot};
