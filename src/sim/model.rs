@@ -143,7 +143,7 @@ impl Model {
         let matching: Vec<Firmware> = all
             .iter()
             .copied()
-            .filter(|f| forced.map_or(true, |want| f.flavour == want))
+            .filter(|f| forced.is_none_or(|want| f.flavour == want))
             .collect();
         let pool: &[Firmware] = if matching.is_empty() { all } else { &matching };
         let index = ((draw.clamp(0.0, 0.999_999) * pool.len() as f64) as usize).min(pool.len() - 1);

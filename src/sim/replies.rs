@@ -293,7 +293,7 @@ impl MinerState {
             .map(|list| list.split(',').map(str::trim).collect());
         let msg: Map<String, Value> = all
             .into_iter()
-            .filter(|(key, _)| wanted.as_ref().map_or(true, |list| list.contains(key)))
+            .filter(|(key, _)| wanted.as_ref().is_none_or(|list| list.contains(key)))
             .map(|(key, value)| (key.to_string(), Value::String(value)))
             .collect();
         msg_reply(when, codes::COMMAND_OK, Value::Object(msg))
