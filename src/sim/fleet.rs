@@ -142,6 +142,12 @@ impl Fleet {
             }
         }
         for (miner, listener) in fleet.miners.iter().zip(listeners) {
+            // An ApiDisabled miner closes its socket now, before start()
+            // returns: a client connecting early must be refused, not reset.
+            let listener = match miner.fault() {
+                Some(Fault::ApiDisabled) => None,
+                _ => Some(listener),
+            };
             let task = run_listener(miner.shared.clone(), listener, fleet.shutdown.subscribe());
             fleet.tasks.push(tokio::spawn(task));
         }

@@ -97,10 +97,10 @@ impl MinerShared {
 /// while the API is disabled and binds it again afterwards.
 pub(crate) async fn run_listener(
     shared: Arc<MinerShared>,
-    listener: TcpListener,
+    listener: Option<TcpListener>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut listener = Some(listener);
+    let mut listener = listener;
     let mut connections = JoinSet::new();
     while !*shutdown.borrow() {
         let disabled = matches!(shared.fault(), Some(Fault::ApiDisabled));

@@ -127,6 +127,11 @@ fn connect_error(e: io::Error) -> ErrorKind {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => ErrorKind::ConnectRefused,
         io::ErrorKind::TimedOut => ErrorKind::ConnectTimeout,
+        // A listener that closes with our connection still in its backlog
+        // resets it during the handshake.
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+            ErrorKind::ConnectionReset { received: 0 }
+        }
         _ => ErrorKind::Io(e.kind().to_string()),
     }
 }
