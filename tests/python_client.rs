@@ -31,7 +31,10 @@ async fn python_whatsminer_client_reads_and_powers_off() {
     let fleet = Fleet::start(cfg).await.unwrap();
     for index in 0..2 {
         let addr = fleet.addrs()[index];
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/whatsminer_lib_check.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/python/whatsminer_lib_check.py"
+        );
         let mut cmd = tokio::process::Command::new("python3");
         cmd.arg(script)
             .arg(addr.ip().to_string())
@@ -44,11 +47,17 @@ async fn python_whatsminer_client_reads_and_powers_off() {
             .expect("python3 runs");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "miner {index}: stdout {stdout}\nstderr {stderr}");
+        assert!(
+            out.status.success(),
+            "miner {index}: stdout {stdout}\nstderr {stderr}"
+        );
         let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
         assert!(seen["mhs_av"].as_f64().unwrap_or(0.0) > 0.0, "{seen}");
         let handle = fleet.miner(index).unwrap();
-        assert!(!handle.powered_on(), "the Python client's power_off reached the miner");
+        assert!(
+            !handle.powered_on(),
+            "the Python client's power_off reached the miner"
+        );
         assert_eq!(handle.command_count("power_off"), 1);
     }
     fleet.shutdown().await;

@@ -1,0 +1,227 @@
+//! The exporter over HTTP against a simulated fleet: the deadline holds
+//! with faulty miners, `/probe` serves one target, and a config reload adds
+//! and removes miners without a restart.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use whatsminer_exporter::collector::{MinerTarget, Protocol};
+use whatsminer_exporter::config::Config;
+use whatsminer_exporter::exporter::{Exporter, Settings};
+use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
+use whatsminer_exporter::transport::MinerAddr;
+
+/// A minimal HTTP/1.1 request; returns status and body.
+async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n{headers}\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn sample(body: &str, name: &str, miner: &str) -> Option<f64> {
+    let prefix = format!("{name}{{miner=\"{miner}\"");
+    body.lines()
+        .find(|l| l.starts_with(&prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn settings(addrs: &[std::net::SocketAddr]) -> Settings {
+    let mut s = Settings::from_config(&Config::default_demo(Vec::new()));
+    s.listen = "127.0.0.1:0".parse().unwrap();
+    s.targets = addrs
+        .iter()
+        .map(|a| {
+            Arc::new(MinerTarget::new(
+                MinerAddr::from_socket_addr(*a),
+                None,
+                Vec::new(),
+                Protocol::V2,
+            ))
+        })
+        .collect();
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_miners_are_down_and_the_deadline_holds() {
+    let mut cfg = FleetConfig::loopback_ephemeral(8);
+    cfg.faults = vec![
+        (1, Fault::NoReply),
+        (3, Fault::SlowDrip),
+        (5, Fault::ApiDisabled),
+        (6, Fault::Truncated),
+    ];
+    let fleet = Fleet::start(cfg).await.unwrap();
+    let exporter = Exporter::start(settings(&fleet.addrs())).await.unwrap();
+    let started = Instant::now();
+    // Prometheus says 2 s; with the 0.5 s margin we must answer in ~1.5 s.
+    let (status, body) = http(
+        exporter.metrics_addr(),
+        "GET",
+        "/metrics",
+        "X-Prometheus-Scrape-Timeout-Seconds: 2\r\n",
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_millis(1900), "scrape took {took:?}");
+    for (i, a) in fleet.addrs().iter().enumerate() {
+        let up = sample(&body, "whatsminer_up", &a.to_string());
+        let faulty = [1, 3, 5, 6].contains(&i);
+        assert_eq!(up, Some(if faulty { 0.0 } else { 1.0 }), "miner {i}");
+    }
+    let reason = |i: usize| {
+        format!(
+            "whatsminer_down_reason{{miner=\"{}\",reason=",
+            fleet.addrs()[i]
+        )
+    };
+    assert!(
+        body.contains(&format!("{}\"timeout\"}} 1", reason(1))),
+        "{body}"
+    );
+    assert!(body.contains(&format!("{}\"timeout\"}} 1", reason(3))));
+    assert!(body.contains(&format!("{}\"connect_refused\"}} 1", reason(5))));
+    assert!(body.contains(&format!("{}\"invalid_json\"}} 1", reason(6))));
+    assert!(body.contains("whatsminer_exporter_miner_errors_total{reason=\"timeout\"} 2"));
+    exporter.shutdown().await;
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_serves_one_target_blackbox_style() {
+    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(2))
+        .await
+        .unwrap();
+    // The exporter knows no miners: /probe works for any target.
+    let exporter = Exporter::start(settings(&[])).await.unwrap();
+    let target = fleet.addrs()[1];
+    let (status, body) = http(
+        exporter.metrics_addr(),
+        "GET",
+        &format!("/probe?target={target}"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("probe_success 1"), "{body}");
+    assert!(body.contains(&format!("whatsminer_up{{miner=\"{target}\"}} 1")));
+    assert!(
+        !body.contains(&fleet.addrs()[0].to_string()),
+        "only the probed miner"
+    );
+    let sim = fleet.miner(1).unwrap().snapshot();
+    let hs = sample(
+        &body,
+        "whatsminer_board_temperature_celsius",
+        &target.to_string(),
+    );
+    assert!(hs.is_some());
+    let rate = body
+        .lines()
+        .find(|l| {
+            l.starts_with("whatsminer_hashrate_hashes_per_second") && l.contains("window=\"avg\"")
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap();
+    assert!(
+        (rate / 1e6 - sim.hashrate_mhs).abs() < sim.hashrate_mhs * 0.1,
+        "{rate} vs {}",
+        sim.hashrate_mhs
+    );
+    let (status, _) = http(exporter.metrics_addr(), "GET", "/probe", "").await;
+    assert_eq!(status, 400);
+    let (status, _) = http(
+        exporter.metrics_addr(),
+        "GET",
+        "/probe?target=not%20an%20address",
+        "",
+    )
+    .await;
+    assert_eq!(status, 400);
+    exporter.shutdown().await;
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_adds_and_removes_miners() {
+    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(3))
+        .await
+        .unwrap();
+    let a = fleet.addrs();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    let write = |names: &[(usize, &str)]| {
+        let mut text = String::from("[server]\nlisten = \"127.0.0.1:0\"\n");
+        for (i, name) in names {
+            text.push_str(&format!(
+                "[[miners]]\naddress = \"{}\"\nname = \"{name}\"\n",
+                a[*i]
+            ));
+        }
+        std::fs::write(&path, text).unwrap();
+    };
+    write(&[(0, "m0"), (1, "m1")]);
+    let config = whatsminer_exporter::config::load(&path).unwrap();
+    let exporter = Exporter::start(Settings::from_config(&config))
+        .await
+        .unwrap();
+    let reload_path = path.clone();
+    let state = exporter.state.clone();
+    exporter.state.set_reloader(Arc::new(move || {
+        let path = reload_path.clone();
+        let state = state.clone();
+        Box::pin(async move {
+            let config = whatsminer_exporter::config::load(&path).map_err(|e| e.to_string())?;
+            whatsminer_exporter::exporter::apply_to_state(&state, Settings::from_config(&config));
+            Ok("reloaded".to_string())
+        })
+    }));
+    let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", "").await;
+    assert!(
+        sample(&body, "whatsminer_up", "m0").is_some()
+            && sample(&body, "whatsminer_up", "m1").is_some()
+    );
+    assert!(sample(&body, "whatsminer_up", "m2").is_none());
+
+    write(&[(1, "m1"), (2, "m2")]);
+    let (status, _) = http(exporter.metrics_addr(), "POST", "/-/reload", "").await;
+    assert_eq!(status, 200);
+    let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", "").await;
+    assert!(sample(&body, "whatsminer_up", "m0").is_none(), "removed");
+    assert_eq!(sample(&body, "whatsminer_up", "m2"), Some(1.0), "added");
+    assert!(body.contains("whatsminer_exporter_miners 2"));
+
+    // A broken file keeps the old config and says so.
+    std::fs::write(&path, "[[miners]]\naddress = \"10.0.0.300\"\n").unwrap();
+    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", "").await;
+    assert_eq!(status, 500);
+    assert!(text.contains("exporter.toml:2"), "{text}");
+    let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", "").await;
+    assert_eq!(sample(&body, "whatsminer_up", "m2"), Some(1.0));
+    assert!(body.contains("whatsminer_exporter_config_last_reload_successful 0"));
+    exporter.shutdown().await;
+    fleet.shutdown().await;
+}
