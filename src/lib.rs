@@ -20,3 +20,8 @@ pub mod transport;
 
 pub use error::{ErrorKind, MinerError};
 pub use secret::Secret;
+
+// The README's Rust example is compiled as a doc test, so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
