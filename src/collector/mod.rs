@@ -117,30 +117,52 @@ impl Collector {
             .read()
             .map(|s| s.clone())
             .unwrap_or_else(|_| Arc::new(Semaphore::new(1)));
+        // A fixed pool of workers pulls miners off a shared counter: only
+        // `concurrency` scrape futures exist at once, so memory is bounded
+        // by concurrency, not by fleet size. The semaphore still bounds the
+        // total when several scrapes (Prometheus HA pairs, /probe) overlap.
+        let workers = self.config().concurrency.clamp(1, targets.len().max(1));
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let shared_targets: Arc<[Arc<MinerTarget>]> = targets.into();
         let mut tasks = tokio::task::JoinSet::new();
-        for (index, target) in targets.iter().enumerate() {
+        for _ in 0..workers {
             let this = Arc::clone(self);
-            let target = Arc::clone(target);
+            let targets = Arc::clone(&shared_targets);
+            let next = Arc::clone(&next);
             let semaphore = Arc::clone(&semaphore);
             tasks.spawn(async move {
-                let snapshot = match tokio::time::timeout_at(deadline, semaphore.acquire_owned())
-                    .await
-                {
-                    Ok(Ok(_permit)) => this.scrape_miner(target, deadline).await,
-                    _ => this.failed_snapshot(target, ErrorKind::DeadlineExceeded, Duration::ZERO),
-                };
-                (index, snapshot)
+                let mut done = Vec::new();
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(target) = targets.get(index).cloned() else {
+                        break;
+                    };
+                    let permit =
+                        tokio::time::timeout_at(deadline, semaphore.clone().acquire_owned()).await;
+                    let snapshot = match permit {
+                        Ok(Ok(_permit)) => this.scrape_miner(target, deadline).await,
+                        _ => this.failed_snapshot(
+                            target,
+                            ErrorKind::DeadlineExceeded,
+                            Duration::ZERO,
+                        ),
+                    };
+                    done.push((index, snapshot));
+                }
+                done
             });
         }
         let mut slots: Vec<Option<MinerSnapshot>> = vec![None; targets.len()];
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((index, snapshot)) => {
-                    if let Some(slot) = slots.get_mut(index) {
-                        *slot = Some(snapshot);
+                Ok(done) => {
+                    for (index, snapshot) in done {
+                        if let Some(slot) = slots.get_mut(index) {
+                            *slot = Some(snapshot);
+                        }
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "miner scrape task failed"),
+                Err(e) => tracing::error!(error = %e, "miner scrape worker failed"),
             }
         }
         let miners = slots

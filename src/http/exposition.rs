@@ -2,7 +2,7 @@
 //! render, answer. The deadline comes from Prometheus's
 //! `X-Prometheus-Scrape-Timeout-Seconds` header less a margin.
 
-use super::server::{respond, text, Body};
+use super::server::{respond, respond_stream, text, Body};
 use super::state::{AppState, ScrapeMode};
 use crate::collector::render::{capacity_hint, render_miners, ExpositionWriter, MetricType};
 use crate::collector::{MinerTarget, Protocol};
@@ -12,6 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Fleets larger than this are streamed (about 10 KiB of text per miner).
+const STREAM_ABOVE_MINERS: usize = 50;
+const STREAM_CHUNK_BYTES: usize = 256 * 1024;
 
 /// The scrape deadline from the request headers and settings.
 pub fn scrape_budget(headers: &HeaderMap, default_timeout: Duration, margin: Duration) -> Duration {
@@ -45,10 +48,30 @@ pub async fn metrics(state: &Arc<AppState>, headers: &HeaderMap) -> Response<Bod
             snapshot
         }
     };
-    let mut out = ExpositionWriter::with_capacity(capacity_hint(snapshot.miners.len()));
-    render_miners(&mut out, &snapshot.miners, SystemTime::now());
-    out.append_raw(&state.telemetry.render());
-    respond(StatusCode::OK, CONTENT_TYPE, out.finish())
+    if snapshot.miners.len() <= STREAM_ABOVE_MINERS {
+        let mut out = ExpositionWriter::with_capacity(capacity_hint(snapshot.miners.len()));
+        render_miners(&mut out, &snapshot.miners, SystemTime::now());
+        out.append_raw(&state.telemetry.render());
+        return respond(StatusCode::OK, CONTENT_TYPE, out.finish());
+    }
+    // A large fleet's text runs to tens of megabytes: render it on a
+    // blocking thread in chunks that flow to the client as they are made,
+    // with a few chunks of buffer, instead of building it whole.
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(4);
+    let self_metrics = state.telemetry.render();
+    tokio::task::spawn_blocking(move || {
+        let sink_tx = tx.clone();
+        let sink = Box::new(move |chunk: String| {
+            // A client that hung up drops the receiver; the rest of the
+            // render then goes nowhere, which is fine.
+            let _ = sink_tx.blocking_send(bytes::Bytes::from(chunk));
+        });
+        let mut out = ExpositionWriter::streaming(STREAM_CHUNK_BYTES, sink);
+        render_miners(&mut out, &snapshot.miners, SystemTime::now());
+        out.append_raw(&self_metrics);
+        let _ = out.finish();
+    });
+    respond_stream(StatusCode::OK, CONTENT_TYPE, rx)
 }
 
 pub async fn probe(

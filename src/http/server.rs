@@ -14,7 +14,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
-pub type Body = Full<Bytes>;
+/// Response bodies: whole (`Full`) for small answers, streamed in chunks
+/// for `/metrics`, whose text for a large fleet runs to tens of megabytes.
+pub type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// A router: request in, response out. Never fails: errors are responses.
 pub type Router =
@@ -103,7 +105,8 @@ pub fn respond(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response<Body> {
-    let mut resp = Response::new(Full::new(body.into()));
+    use http_body_util::BodyExt;
+    let mut resp = Response::new(Full::new(body.into()).boxed());
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
@@ -143,4 +146,46 @@ pub async fn read_body(
         }
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
+}
+
+/// A body fed chunk by chunk from a channel, so the sender never holds the
+/// whole response in memory. The stream ends when the sender is dropped.
+pub struct ChannelBody {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+}
+
+impl ChannelBody {
+    pub fn new(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Self {
+        ChannelBody { rx }
+    }
+}
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|data| Ok(hyper::body::Frame::data(data))))
+    }
+}
+
+/// A streamed response from a [`ChannelBody`].
+pub fn respond_stream(
+    status: hyper::StatusCode,
+    content_type: &'static str,
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+) -> Response<Body> {
+    use http_body_util::BodyExt;
+    let mut resp = Response::new(ChannelBody::new(rx).boxed());
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    resp
 }

@@ -90,30 +90,37 @@ async fn send_and_read(
         .write_all(request)
         .await
         .map_err(|e| io_error(e, 0))?;
-    let mut chunk = [0u8; 16 * 1024];
+    // Read straight into the reply buffer (on the heap): a buffer inside
+    // this future would be allocated for every miner queued in a scrape.
     loop {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| io_error(e, reply.len()))?;
-        if n == 0 {
-            return Ok(());
+        if reply.capacity() - reply.len() < 4096 {
+            reply.reserve(reply.capacity().max(4096));
         }
-        let data = &chunk[..n];
+        let before = reply.len();
+        let n = stream
+            .read_buf(reply)
+            .await
+            .map_err(|e| io_error(e, before))?;
+        if n == 0 {
+            return if reply.len() > cap {
+                Err(ErrorKind::ReplyTooLarge { limit: cap })
+            } else {
+                Ok(())
+            };
+        }
         // Firmware ends a reply with NUL bytes; what follows the first NUL
         // is never part of it, so stop reading there rather than wait for a
         // close that a misbehaving miner may never send.
-        if let Some(nul) = data.iter().position(|&b| b == 0) {
-            if reply.len() + nul > cap {
+        if let Some(nul) = reply[before..].iter().position(|&b| b == 0) {
+            reply.truncate(before + nul);
+            if reply.len() > cap {
                 return Err(ErrorKind::ReplyTooLarge { limit: cap });
             }
-            reply.extend_from_slice(&data[..nul]);
             return Ok(());
         }
-        if reply.len() + n > cap {
+        if reply.len() > cap {
             return Err(ErrorKind::ReplyTooLarge { limit: cap });
         }
-        reply.extend_from_slice(data);
     }
 }
 

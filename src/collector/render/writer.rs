@@ -45,10 +45,16 @@ impl MetricType {
     }
 }
 
-/// Writes families and samples into one buffer.
+/// Where full chunks go when the writer streams.
+pub type ChunkSink = Box<dyn FnMut(String) + Send>;
+
+/// Writes families and samples into a buffer. A streaming writer hands the
+/// buffer to its sink whenever it passes the chunk size, so a fleet's
+/// output never sits in memory whole.
 pub struct ExpositionWriter {
     out: String,
     name: &'static str,
+    sink: Option<(ChunkSink, usize)>,
 }
 
 impl ExpositionWriter {
@@ -56,6 +62,25 @@ impl ExpositionWriter {
         ExpositionWriter {
             out: String::with_capacity(bytes),
             name: "",
+            sink: None,
+        }
+    }
+
+    /// A writer that passes chunks of about `chunk_bytes` to `sink`.
+    pub fn streaming(chunk_bytes: usize, sink: ChunkSink) -> Self {
+        ExpositionWriter {
+            out: String::with_capacity(chunk_bytes + 4096),
+            name: "",
+            sink: Some((sink, chunk_bytes)),
+        }
+    }
+
+    fn maybe_flush(&mut self) {
+        if let Some((sink, chunk)) = &mut self.sink {
+            if self.out.len() >= *chunk {
+                let full = std::mem::replace(&mut self.out, String::with_capacity(*chunk + 4096));
+                sink(full);
+            }
         }
     }
 
@@ -97,16 +122,28 @@ impl ExpositionWriter {
         self.out.push(' ');
         push_value(value, &mut self.out);
         self.out.push('\n');
+        self.maybe_flush();
     }
 
     /// Appends text that is already in exposition format (self-metrics
     /// from the `prometheus` registry).
     pub fn append_raw(&mut self, text: &str) {
         self.out.push_str(text);
+        self.maybe_flush();
     }
 
-    pub fn finish(self) -> String {
-        self.out
+    /// The rest of the text; a streaming writer sends it to its sink and
+    /// returns an empty string.
+    pub fn finish(mut self) -> String {
+        match self.sink.take() {
+            Some((mut sink, _)) => {
+                if !self.out.is_empty() {
+                    sink(std::mem::take(&mut self.out));
+                }
+                String::new()
+            }
+            None => self.out,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -169,6 +206,25 @@ mod tests {
              x_total{k=\"v\"} NaN\n\
              x_total{miner=\"a\\\"b\\\\c\\nd\"} +Inf\n"
         );
+    }
+
+    #[test]
+    fn streaming_sends_everything_in_order() {
+        let chunks = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = chunks.clone();
+        let mut w =
+            ExpositionWriter::streaming(64, Box::new(move |c| seen.lock().unwrap().push(c)));
+        let mut plain = ExpositionWriter::with_capacity(64);
+        for out in [&mut w, &mut plain] {
+            out.family("x", MetricType::Gauge, "help");
+            for i in 0..50 {
+                out.sample("miner=\"m\"", &[], i as f64);
+            }
+        }
+        assert_eq!(w.finish(), "");
+        let chunks = chunks.lock().unwrap();
+        assert!(chunks.len() > 5, "{}", chunks.len());
+        assert_eq!(chunks.concat(), plain.finish());
     }
 
     #[test]
