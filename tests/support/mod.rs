@@ -2,13 +2,15 @@
 //! with a loud note, or fail under `CI`), free loopback ports, a tiny
 //! HTTP/1.0 client, running a tool with stdin, and starting the exporter in
 //! front of simulated miners. `exposition` reads the text format,
-//! `prometheus` runs the real Prometheus, `pool_proxy` fakes dead pools.
-//! Each test binary uses a subset, hence `dead_code`.
+//! `prometheus` runs the real Prometheus, `pool_proxy` fakes dead pools,
+//! `rich_fleet` builds the fleet of the end-to-end query test. Each test
+//! binary uses a subset, hence `dead_code`.
 #![allow(dead_code)]
 
 pub mod exposition;
 pub mod pool_proxy;
 pub mod prometheus;
+pub mod rich_fleet;
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};

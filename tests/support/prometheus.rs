@@ -2,11 +2,13 @@
 //! free port, storage in a temporary directory, killed on drop. Plus the
 //! instant-query call of its HTTP API.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use serde_yaml::Value as Yaml;
 
 use super::{free_port, http_get};
 
@@ -149,4 +151,113 @@ impl Drop for PrometheusProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// What the test Prometheus scrapes.
+pub struct ScrapeSetup<'a> {
+    /// The exporter, for the `whatsminer` job (/metrics) and as the proxy
+    /// address of the `whatsminer-probe` job.
+    pub exporter: SocketAddr,
+    /// Miner addresses for the `whatsminer-probe` job.
+    pub probe_targets: &'a [SocketAddr],
+    /// An address that accepts connections and never answers: job
+    /// `whatsminer-stalled`, an exporter Prometheus cannot scrape.
+    pub stalled_exporter: Option<SocketAddr>,
+    /// Load deploy/prometheus/rules/*.rules.yml.
+    pub rules: bool,
+}
+
+/// deploy/prometheus/prometheus.yml adapted to the test: 1 s intervals,
+/// loopback addresses, static targets instead of file_sd (with the labels
+/// of the deployed targets file), no Alertmanager. The probe relabelling is
+/// the deployed one, with the exporter address swapped in.
+pub fn config_from_deploy(setup: &ScrapeSetup<'_>) -> Result<String, String> {
+    let deploy = super::repo().join("deploy/prometheus");
+    let read = |name: &str| -> Result<Yaml, String> {
+        let text =
+            std::fs::read_to_string(deploy.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        serde_yaml::from_str(&text).map_err(|e| format!("{name}: {e}"))
+    };
+    let mut doc = read("prometheus.yml")?;
+    let probe_labels = read("targets/whatsminer-probe.yml")?
+        .get(0)
+        .and_then(|group| group.get("labels"))
+        .cloned()
+        .unwrap_or(Yaml::Mapping(Default::default()));
+    let exporter = setup.exporter.to_string();
+    let top = doc
+        .as_mapping_mut()
+        .ok_or("prometheus.yml is not a mapping")?;
+    top.insert(
+        "global".into(),
+        serde_yaml::from_str("{scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}")
+            .map_err(|e| e.to_string())?,
+    );
+    top.remove("alerting");
+    let rules = deploy.join("rules/*.rules.yml").display().to_string();
+    let rule_files = if setup.rules {
+        vec![Yaml::from(rules)]
+    } else {
+        Vec::new()
+    };
+    top.insert("rule_files".into(), Yaml::Sequence(rule_files));
+    let jobs = top
+        .get_mut("scrape_configs")
+        .and_then(Yaml::as_sequence_mut)
+        .ok_or("no scrape_configs")?;
+    jobs.retain(|job| {
+        matches!(
+            job["job_name"].as_str(),
+            Some("whatsminer" | "whatsminer-probe")
+        )
+    });
+    let mut swapped = 0;
+    for job in jobs.iter_mut() {
+        let job = job.as_mapping_mut().ok_or("job is not a mapping")?;
+        job.remove("scrape_interval");
+        job.remove("scrape_timeout");
+        job.remove("file_sd_configs");
+        let (targets, labels) = if job.get("job_name").and_then(Yaml::as_str) == Some("whatsminer")
+        {
+            (vec![exporter.clone()], Yaml::Mapping(Default::default()))
+        } else {
+            let addrs = setup
+                .probe_targets
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            (addrs, probe_labels.clone())
+        };
+        let mut group = serde_yaml::Mapping::new();
+        group.insert("targets".into(), targets.into());
+        group.insert("labels".into(), labels);
+        job.insert(
+            "static_configs".into(),
+            Yaml::Sequence(vec![Yaml::Mapping(group)]),
+        );
+        for rule in job
+            .get_mut("relabel_configs")
+            .and_then(Yaml::as_sequence_mut)
+            .into_iter()
+            .flatten()
+        {
+            if rule.get("replacement").and_then(Yaml::as_str) == Some("exporter:9710") {
+                rule["replacement"] = exporter.clone().into();
+                swapped += 1;
+            }
+        }
+    }
+    if jobs.len() != 2 || swapped != 1 {
+        return Err(format!(
+            "deploy/prometheus/prometheus.yml changed shape: {} whatsminer jobs, {swapped} exporter replacements",
+            jobs.len()
+        ));
+    }
+    if let Some(stalled) = setup.stalled_exporter {
+        let job = format!(
+            "{{job_name: whatsminer-stalled, static_configs: [{{targets: ['{stalled}']}}]}}"
+        );
+        jobs.push(serde_yaml::from_str(&job).map_err(|e| e.to_string())?);
+    }
+    serde_yaml::to_string(&doc).map_err(|e| e.to_string())
 }
