@@ -265,7 +265,7 @@ fn write_summary(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         |s| s.rejected.gauge()
     );
     summary_gauge!(
-        "whatsminer_error_code_count",
+        "whatsminer_reported_error_codes",
         Gauge,
         "Error Code Count reported by summary.",
         |s| s.error_code_count.gauge()

@@ -9,6 +9,12 @@ def own(metric, extra=""):
     return f"{metric}{{{JOB}{extra}}}"
 
 
+def or_zero(expr):
+    """A labelled counter has no series until its first increment: show 0 then
+    (`on ()` keeps the zero out as soon as any real series exists)."""
+    return f"{expr} or on () vector(0)"
+
+
 def build():
     b = Board()
     b.row("Exporter")
@@ -67,21 +73,21 @@ def build():
 
     b.row("Admin and webhook")
     b.add(8, 8, timeseries("Admin commands", targets(
-        (f'sum by (command, result) (increase({own("whatsminer_admin_commands_total")}[$__rate_interval]))',
+        (or_zero(f'sum by (command, result) (increase({own("whatsminer_admin_commands_total")}[$__rate_interval]))'),
          "{{command}} {{result}}")), minimum=0, bars=True))
     b.add(4, 8, stat("Admin auth failures", targets(
         (f'sum(increase({own("whatsminer_admin_auth_failures_total")}[$__range]))', "401")),
         description="Admin requests refused with 401 over the dashboard time range.",
         steps=thresholds("green", (1, "red")), decimals=0))
     b.add(4, 8, stat("Webhook alerts", targets(
-        (f'sum by (status) (increase({own("whatsminer_webhook_alerts_total")}[$__range]))', "{{status}}")),
+        (or_zero(f'sum by (status) (increase({own("whatsminer_webhook_alerts_total")}[$__range]))'), "{{status}}")),
         description="Alerts received from Alertmanager over the dashboard time range.", decimals=0))
     b.add(8, 8, table("Webhook decisions", targets(
-        (f'sum by (action, result) (increase({own("whatsminer_webhook_actions_total")}[$__range]))', ""),
+        (or_zero(f'sum by (action, result) (increase({own("whatsminer_webhook_actions_total")}[$__range]))'), ""),
         instant=True, table=True), rename={"Value": "count"}, sort="count", decimals=0, links_on_miner=False,
         description="What the webhook did with the alerts over the dashboard time range."))
     b.add(12, 7, timeseries("Webhook decisions over time", targets(
-        (f'sum by (action, result) (increase({own("whatsminer_webhook_actions_total")}[$__rate_interval]))',
+        (or_zero(f'sum by (action, result) (increase({own("whatsminer_webhook_actions_total")}[$__rate_interval]))'),
          "{{action}} {{result}}")), minimum=0, bars=True))
     b.add(12, 7, timeseries("Power-off budget remaining", targets(
         (own("whatsminer_webhook_budget_remaining"), "{{instance}}")), minimum=0, decimals=0))
