@@ -53,7 +53,7 @@ pub struct AuditRecord<'a> {
 
 /// Writes the audit line.
 pub fn record(r: &AuditRecord<'_>) {
-    let params = redacted(r.params);
+    let params = redacted(r.command, r.params);
     let address = r.address.as_deref().unwrap_or("");
     let reason = r.reason.unwrap_or("");
     let alert = r.alert.unwrap_or("");
@@ -77,11 +77,14 @@ pub fn record(r: &AuditRecord<'_>) {
     }
 }
 
-/// The parameters as compact JSON, without secret-looking keys.
-pub fn redacted(params: &Map<String, Value>) -> String {
+/// The parameters as compact JSON, without secret-looking keys. A command
+/// whose own name looks secret (`update_pwd`, whose `old` and `new` are
+/// passwords) keeps none.
+pub fn redacted(command: &str, params: &Map<String, Value>) -> String {
+    let all_secret = is_secret_name(command);
     let kept: Map<String, Value> = params
         .iter()
-        .filter(|(k, _)| !is_secret_name(k))
+        .filter(|(k, _)| !all_secret && !is_secret_name(k))
         .map(|(k, v)| {
             let v = match v {
                 Value::String(s) => {
@@ -111,7 +114,7 @@ mod tests {
                 "old_pwd":"x3","Token":"x4","client_secret":"x5","percent":"90"}"#,
         )
         .expect("json");
-        let text = redacted(&params);
+        let text = redacted("update_pools", &params);
         assert_eq!(text, r#"{"percent":"90","pool1":"stratum+tcp://p:3333"}"#);
         for secret in ["x1", "x2", "x3", "x4", "x5"] {
             assert!(!text.contains(secret), "{text}");
@@ -122,6 +125,13 @@ mod tests {
     fn cuts_long_values() {
         let mut params = Map::new();
         params.insert("note".into(), Value::from("y".repeat(1000)));
-        assert!(redacted(&params).len() < 200);
+        assert!(redacted("set_led", &params).len() < 200);
+    }
+
+    #[test]
+    fn password_commands_log_no_parameters() {
+        let params: Map<String, Value> =
+            serde_json::from_str(r#"{"old":"hunter2","new":"hunter3"}"#).expect("json");
+        assert_eq!(redacted("update_pwd", &params), "{}");
     }
 }

@@ -200,7 +200,8 @@ pub async fn run(state: &AdminState, body: Incoming, call: Call) -> Response<Bod
         finish(state, &call, Some(miner), &params, "dry_run", None, 0);
         let mut body = summary;
         body["result"] = "dry_run".into();
-        body["params"] = serde_json::from_str(&audit::redacted(&params)).unwrap_or_default();
+        body["params"] =
+            serde_json::from_str(&audit::redacted(&call.command, &params)).unwrap_or_default();
         return json(StatusCode::OK, &body);
     }
     match state.sessions.exec(miner, &call.command, &params).await {
