@@ -32,7 +32,7 @@ pub struct Setup {
     pub webhook: String,
     /// TOML lines added to `[admin]`.
     pub admin: String,
-    /// TOML lines added to `[scrape]`.
+    /// The `[scrape]` lines (short timeouts by default).
     pub scrape: String,
     /// Miners configured without a password.
     pub no_password: Vec<usize>,
@@ -47,7 +47,7 @@ impl Setup {
             faults: Vec::new(),
             webhook: String::new(),
             admin: String::new(),
-            scrape: String::new(),
+            scrape: "connect_timeout = \"1s\"\ncommand_timeout = \"2s\"".into(),
             no_password: Vec::new(),
             v3: Vec::new(),
         }
@@ -72,7 +72,7 @@ impl Harness {
         let token_name = format!("{test}-{}", std::process::id());
         let mut toml = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\n\
-             [scrape]\nconnect_timeout = \"1s\"\ncommand_timeout = \"2s\"\n{}\n\
+             [scrape]\n{}\n\
              [admin]\nenabled = true\nlisten = \"127.0.0.1:0\"\ntoken_file = {:?}\ntoken_name = {:?}\n{}\n\
              [webhook]\n{}\n",
             setup.scrape,
