@@ -332,3 +332,25 @@ async fn tls_settings_refuse_to_start_rather_than_serve_plaintext() {
     assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
     assert!(err.to_string().contains("tls_cert_file"), "{err}");
 }
+
+#[tokio::test]
+async fn a_reloaded_miner_list_applies_to_the_admin_api() {
+    use whatsminer_exporter::collector::Protocol;
+    use whatsminer_exporter::http::admin::AdminMiner;
+    use whatsminer_exporter::transport::MinerAddr;
+    let h = Harness::start("reload", Setup::new(2)).await;
+    let admin = h.exporter.admin_state().expect("admin state");
+    assert_eq!(admin.directory().len(), 2);
+    // sim-1 leaves the configuration; sim-0 is renamed.
+    admin.set_miners(vec![AdminMiner {
+        name: "renamed".into(),
+        addr: MinerAddr::from_socket_addr(h.miner(0).addr()),
+        password: Some("admin".into()),
+        protocol: Protocol::V2,
+    }]);
+    assert_eq!(h.command("sim-1", "power_off", "").await.status, 404);
+    assert_eq!(h.command("sim-0", "power_off", "").await.status, 404);
+    assert_eq!(h.command("renamed", "power_off", "").await.status, 200);
+    assert!(!h.miner(0).powered_on());
+    assert!(h.miner(1).powered_on());
+}
