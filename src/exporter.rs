@@ -1,8 +1,10 @@
-//! The running exporter: listeners, background refresh, reload and
-//! shutdown, assembled from resolved [`Settings`]. `serve`, `demo` and the
-//! integration tests all start the exporter through [`Exporter::start`].
+//! The running exporter: listeners (metrics, and the optional admin API),
+//! background refresh, reload and shutdown, assembled from resolved
+//! [`Settings`]. `serve`, `demo` and the integration tests all start the
+//! exporter through [`Exporter::start`].
 
 use crate::collector::{Collector, CollectorConfig, MinerTarget};
+use crate::http::admin::{AdminSettings, AdminState};
 use crate::http::{self, server, AppState, ScrapeSettings};
 use crate::telemetry::Telemetry;
 use std::net::SocketAddr;
@@ -19,6 +21,8 @@ pub struct Settings {
     pub targets: Vec<Arc<MinerTarget>>,
     pub collector: CollectorConfig,
     pub scrape: ScrapeSettings,
+    /// The admin API (and its webhook); `None` keeps it off.
+    pub admin: Option<AdminSettings>,
 }
 
 /// A started exporter. Dropping it without [`Exporter::shutdown`] leaves
@@ -26,13 +30,27 @@ pub struct Settings {
 pub struct Exporter {
     pub state: Arc<AppState>,
     metrics_addr: SocketAddr,
+    admin: Option<(SocketAddr, Arc<AdminState>)>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Exporter {
-    /// Binds the listeners and starts serving.
+    /// Binds the listeners and starts serving. Fails before serving
+    /// anything if a listener cannot be bound or the admin API asks for
+    /// TLS (not implemented: never fall back to plaintext silently).
     pub async fn start(settings: Settings) -> std::io::Result<Exporter> {
+        if let Some(tls) = settings.admin.as_ref().and_then(|a| a.tls.as_ref()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                format!(
+                    "[admin] tls_cert_file/tls_key_file ({}) are set, but this build serves the \
+                     admin API over plain HTTP only; remove them and terminate TLS in a reverse \
+                     proxy, or keep the admin API on loopback",
+                    tls.cert_file.display()
+                ),
+            ));
+        }
         let telemetry = Telemetry::new();
         let collector = Arc::new(Collector::new(settings.collector.clone()));
         let state = AppState::new(
@@ -43,20 +61,44 @@ impl Exporter {
         );
         let listener = TcpListener::bind(settings.listen).await?;
         let metrics_addr = listener.local_addr()?;
+        let admin_listener = match &settings.admin {
+            Some(admin) => {
+                let l = TcpListener::bind(admin.listen).await?;
+                let addr = l.local_addr()?;
+                Some((l, addr, AdminState::new(state.clone(), admin)))
+            }
+            None => None,
+        };
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(server::serve(
                 listener,
                 http::metrics_router(state.clone()),
                 shutdown_rx.clone(),
                 server::ServerLimits::default(),
             )),
-            state.spawn_background(shutdown_rx),
+            state.spawn_background(shutdown_rx.clone()),
         ];
         tracing::info!(listen = %metrics_addr, miners = settings.targets.len(), "exporter listening");
+        let admin = admin_listener.map(|(listener, addr, admin_state)| {
+            tasks.push(tokio::spawn(server::serve(
+                listener,
+                http::admin::router(admin_state.clone()),
+                shutdown_rx.clone(),
+                server::ServerLimits {
+                    max_connections: 64,
+                    ..server::ServerLimits::default()
+                },
+            )));
+            tasks.push(admin_state.spawn_gauge_refresh(shutdown_rx.clone()));
+            let webhook = settings.admin.as_ref().is_some_and(|a| a.webhook.enabled);
+            tracing::info!(listen = %addr, webhook, "admin API listening");
+            (addr, admin_state)
+        });
         Ok(Exporter {
             state,
             metrics_addr,
+            admin,
             shutdown,
             tasks,
         })
@@ -70,9 +112,27 @@ impl Exporter {
         format!("http://{}/metrics", self.metrics_addr)
     }
 
+    /// Where the admin API listens, if it is on.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|(addr, _)| *addr)
+    }
+
+    /// The admin API's state, if it is on.
+    pub fn admin_state(&self) -> Option<Arc<AdminState>> {
+        self.admin.as_ref().map(|(_, s)| s.clone())
+    }
+
     /// Applies reloaded settings. Listen addresses need a restart.
     pub fn apply(&self, settings: Settings) {
-        apply_to_state(&self.state, settings);
+        self.applier().apply(settings);
+    }
+
+    /// A handle that applies reloaded settings, for a reload closure.
+    pub fn applier(&self) -> Applier {
+        Applier {
+            state: self.state.clone(),
+            admin: self.admin_state(),
+        }
     }
 
     /// Stops accepting, lets in-flight requests finish, stops the tasks.
@@ -81,6 +141,25 @@ impl Exporter {
         for task in self.tasks {
             let _ = task.await;
         }
+    }
+}
+
+/// Applies reloaded settings to a running exporter: targets and scrape
+/// settings, and the admin API's miner list (names, addresses, passwords).
+/// Listen addresses, the admin token, the allow list and the webhook
+/// settings need a restart.
+#[derive(Debug, Clone)]
+pub struct Applier {
+    state: Arc<AppState>,
+    admin: Option<Arc<AdminState>>,
+}
+
+impl Applier {
+    pub fn apply(&self, mut settings: Settings) {
+        if let (Some(admin), Some(new)) = (&self.admin, settings.admin.take()) {
+            admin.set_miners(new.miners);
+        }
+        apply_to_state(&self.state, settings);
     }
 }
 
@@ -127,6 +206,7 @@ impl Settings {
         Settings {
             listen: config.server.listen,
             targets,
+            admin: AdminSettings::from_config(config, client),
             collector: CollectorConfig {
                 concurrency: scrape.concurrency,
                 info_refresh: scrape.info_refresh,

@@ -84,17 +84,17 @@ pub async fn serve(args: ServeArgs) -> u8 {
         }
     };
     let reload_args = args.clone();
-    let state = exporter.state.clone();
+    let applier = exporter.applier();
     exporter.state.set_reloader(Arc::new(move || {
         let args = reload_args.clone();
-        let state = state.clone();
+        let applier = applier.clone();
         Box::pin(async move {
             let config = tokio::task::spawn_blocking(move || args.load())
                 .await
                 .map_err(|e| format!("reload task failed: {e}"))??;
             let settings = Settings::from_config(&config);
             let summary = format!("{} miners", settings.targets.len());
-            crate::exporter::apply_to_state(&state, settings);
+            applier.apply(settings);
             Ok(summary)
         })
     }));

@@ -2,6 +2,7 @@
 //! (one miner, blackbox_exporter style), health, readiness, reload and a
 //! landing page. The admin endpoint has its own listener (see `admin`).
 
+pub mod admin;
 mod exposition;
 pub mod server;
 pub mod state;

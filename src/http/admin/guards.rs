@@ -1,0 +1,281 @@
+//! The webhook's safety guards, kept free of I/O so they can be tested with
+//! explicit instants: the power-off [`Budget`] (a sliding window), the alert
+//! [`Dedupe`] memory (so Alertmanager's repeats and retries act once), and
+//! the [`PowerMarks`] that remember which miners the webhook itself powered
+//! off (so a second alert does not hit them again, and only those are
+//! powered back on when an alert resolves).
+
+use crate::transport::MinerAddr;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// Most alerts remembered at once; past it the oldest entries go first.
+/// Alertmanager sends far fewer distinct alerts per TTL on any real farm.
+pub const MAX_REMEMBERED_ALERTS: usize = 100_000;
+
+/// At most `limit` actions per sliding `window`.
+#[derive(Debug)]
+pub struct Budget {
+    limit: u32,
+    window: Duration,
+    taken: VecDeque<Instant>,
+}
+
+impl Budget {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Budget {
+            limit,
+            window,
+            taken: VecDeque::new(),
+        }
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while let Some(first) = self.taken.front() {
+            if now.saturating_duration_since(*first) >= self.window {
+                self.taken.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Takes one slot if any is left in the window ending at `now`.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        self.expire(now);
+        if self.taken.len() < self.limit as usize {
+            self.taken.push_back(now);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Slots left in the window ending at `now`.
+    pub fn remaining(&mut self, now: Instant) -> u32 {
+        self.expire(now);
+        let used = u32::try_from(self.taken.len()).unwrap_or(u32::MAX);
+        self.limit.saturating_sub(used)
+    }
+}
+
+/// Alerts already handled, each remembered for `ttl`.
+#[derive(Debug)]
+pub struct Dedupe {
+    ttl: Duration,
+    seen: HashMap<String, Instant>,
+}
+
+impl Dedupe {
+    pub fn new(ttl: Duration) -> Self {
+        Dedupe {
+            ttl,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// True the first time `key` is offered within the TTL (and remembers
+    /// it); false for a repeat.
+    pub fn first_seen(&mut self, key: &str, now: Instant) -> bool {
+        if let Some(at) = self.seen.get(key) {
+            if now.saturating_duration_since(*at) < self.ttl {
+                return false;
+            }
+        }
+        if self.seen.len() >= MAX_REMEMBERED_ALERTS {
+            let ttl = self.ttl;
+            self.seen
+                .retain(|_, at| now.saturating_duration_since(*at) < ttl);
+            if self.seen.len() >= MAX_REMEMBERED_ALERTS {
+                self.evict_oldest();
+            }
+        }
+        self.seen.insert(key.to_string(), now);
+        true
+    }
+
+    /// Forgets `key`, so that a later re-send is handled again (after a
+    /// failure that a retry might fix).
+    pub fn forget(&mut self, key: &str) {
+        self.seen.remove(key);
+    }
+
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    fn evict_oldest(&mut self) {
+        let oldest = self
+            .seen
+            .iter()
+            .min_by_key(|(_, at)| **at)
+            .map(|(k, _)| k.clone());
+        if let Some(key) = oldest {
+            self.seen.remove(&key);
+        }
+    }
+}
+
+/// What the webhook knows about a miner's power from its own actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowerMark {
+    /// A webhook power-off for it is under way.
+    PoweringOff,
+    /// The webhook powered it off at this instant.
+    OffByWebhook(Instant),
+}
+
+/// How a new power-off request for a miner must proceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Go ahead (the miner is now marked `PoweringOff`); `previous` is put
+    /// back by [`PowerMarks::release`] if the power-off does not happen.
+    Granted { previous: Option<PowerMark> },
+    /// Another power-off is under way or just happened: do nothing.
+    AlreadyOff,
+}
+
+/// Per-miner power marks.
+#[derive(Debug, Default)]
+pub struct PowerMarks {
+    marks: HashMap<MinerAddr, PowerMark>,
+}
+
+impl PowerMarks {
+    /// Claims `miner` for a power-off. A mark older than `trust` is not
+    /// believed blindly (someone may have powered the miner on since): the
+    /// claim is granted and the caller checks the miner's status.
+    pub fn claim(&mut self, miner: &MinerAddr, now: Instant, trust: Duration) -> Claim {
+        let previous = self.marks.get(miner).copied();
+        match previous {
+            Some(PowerMark::PoweringOff) => Claim::AlreadyOff,
+            Some(PowerMark::OffByWebhook(at)) if now.saturating_duration_since(at) < trust => {
+                Claim::AlreadyOff
+            }
+            _ => {
+                self.marks.insert(miner.clone(), PowerMark::PoweringOff);
+                Claim::Granted { previous }
+            }
+        }
+    }
+
+    /// Undoes a claim whose power-off did not happen.
+    pub fn release(&mut self, miner: &MinerAddr, previous: Option<PowerMark>) {
+        match previous {
+            Some(mark) => self.marks.insert(miner.clone(), mark),
+            None => self.marks.remove(miner),
+        };
+    }
+
+    pub fn mark_off(&mut self, miner: &MinerAddr, now: Instant) {
+        self.marks
+            .insert(miner.clone(), PowerMark::OffByWebhook(now));
+    }
+
+    /// Forgets a miner (it was powered on).
+    pub fn clear(&mut self, miner: &MinerAddr) {
+        self.marks.remove(miner);
+    }
+
+    /// Whether the webhook powered `miner` off and nothing powered it on
+    /// since, as far as the exporter knows.
+    pub fn is_off_by_webhook(&self, miner: &MinerAddr) -> bool {
+        matches!(self.marks.get(miner), Some(PowerMark::OffByWebhook(_)))
+    }
+
+    /// Keeps marks only for configured miners (after a reload).
+    pub fn retain(&mut self, keep: impl Fn(&MinerAddr) -> bool) {
+        self.marks.retain(|addr, _| keep(addr));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> MinerAddr {
+        MinerAddr::from_socket_addr(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    #[test]
+    fn budget_is_a_sliding_window() {
+        let t0 = Instant::now();
+        let mut b = Budget::new(2, Duration::from_secs(60));
+        assert_eq!(b.remaining(t0), 2);
+        assert!(b.try_take(t0));
+        assert!(b.try_take(t0 + Duration::from_secs(30)));
+        assert!(!b.try_take(t0 + Duration::from_secs(59)));
+        assert_eq!(b.remaining(t0 + Duration::from_secs(59)), 0);
+        // The first slot frees at 60 s, the second at 90 s.
+        assert!(b.try_take(t0 + Duration::from_secs(60)));
+        assert!(!b.try_take(t0 + Duration::from_secs(89)));
+        assert_eq!(b.remaining(t0 + Duration::from_secs(150)), 2);
+    }
+
+    #[test]
+    fn zero_budget_never_allows() {
+        let mut b = Budget::new(0, Duration::from_secs(1));
+        assert!(!b.try_take(Instant::now()));
+        assert_eq!(b.remaining(Instant::now()), 0);
+    }
+
+    #[test]
+    fn dedupe_remembers_for_the_ttl_and_can_forget() {
+        let t0 = Instant::now();
+        let mut d = Dedupe::new(Duration::from_secs(10));
+        assert!(d.first_seen("a", t0));
+        assert!(!d.first_seen("a", t0 + Duration::from_secs(9)));
+        assert!(d.first_seen("b", t0));
+        assert!(d.first_seen("a", t0 + Duration::from_secs(10)));
+        d.forget("b");
+        assert!(d.first_seen("b", t0 + Duration::from_secs(1)));
+        assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn dedupe_memory_is_bounded() {
+        let t0 = Instant::now();
+        let mut d = Dedupe::new(Duration::from_secs(3600));
+        for i in 0..MAX_REMEMBERED_ALERTS + 10 {
+            assert!(d.first_seen(&i.to_string(), t0 + Duration::from_micros(i as u64)));
+        }
+        assert!(d.len() <= MAX_REMEMBERED_ALERTS);
+        assert!(!d.first_seen(&(MAX_REMEMBERED_ALERTS + 5).to_string(), t0));
+    }
+
+    #[test]
+    fn marks_block_a_second_power_off_and_release_restores() {
+        let t0 = Instant::now();
+        let trust = Duration::from_secs(120);
+        let mut m = PowerMarks::default();
+        let a = addr(1);
+        let Claim::Granted { previous } = m.claim(&a, t0, trust) else {
+            panic!("first claim refused");
+        };
+        assert_eq!(previous, None);
+        assert_eq!(m.claim(&a, t0, trust), Claim::AlreadyOff, "in flight");
+        m.release(&a, previous);
+        assert!(matches!(m.claim(&a, t0, trust), Claim::Granted { .. }));
+        m.mark_off(&a, t0);
+        assert!(m.is_off_by_webhook(&a));
+        assert_eq!(
+            m.claim(&a, t0 + Duration::from_secs(5), trust),
+            Claim::AlreadyOff
+        );
+        // An old mark is re-checked: granted, and restored on release.
+        let later = t0 + Duration::from_secs(600);
+        let Claim::Granted { previous } = m.claim(&a, later, trust) else {
+            panic!("old mark must be re-checked");
+        };
+        assert_eq!(previous, Some(PowerMark::OffByWebhook(t0)));
+        m.release(&a, previous);
+        assert!(m.is_off_by_webhook(&a));
+        m.clear(&a);
+        assert!(!m.is_off_by_webhook(&a));
+        assert!(!m.is_off_by_webhook(&addr(2)));
+    }
+}

@@ -1,0 +1,379 @@
+//! `POST /admin/alertmanager`: turns Alertmanager notifications into
+//! commands. Checks that need no network (dedupe, miner, allow list, power
+//! marks) run while Alertmanager waits; the rest (the miner's status, the
+//! dry-run switch, the budget, the command and its retries) runs in a
+//! spawned task, so the answer comes back at once.
+//!
+//! Retries happen only when the command certainly did not run (connection
+//! refused, busy miner, rejected token, failure while fetching the token):
+//! a command that timed out after it was sent may have acted, and is never
+//! sent again.
+
+use super::audit::{self, AuditRecord, Source};
+use super::guards::{Budget, Claim, Dedupe, PowerMark, PowerMarks};
+use super::payload::{Alert, AlertStatus, Notification};
+use super::{json, json_error, AdminMiner, AdminState, Directory, ExecError};
+use crate::config::WebhookConfig;
+use crate::http::server::{read_body, Body};
+use crate::transport::MinerAddr;
+use hyper::body::Incoming;
+use hyper::{Response, StatusCode};
+use serde_json::{json, Map, Value};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// How long the webhook's own record of a power-off is trusted without
+/// asking the miner (firmware answers `power_off` before acting, so its
+/// status may lag for a moment).
+const TRUST_OWN_POWER_OFF: Duration = Duration::from_secs(120);
+/// Longest pause between two tries.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Actions running at once; more wait for a slot.
+const MAX_CONCURRENT_ACTIONS: usize = 32;
+
+/// The webhook's settings and memory.
+#[derive(Debug)]
+pub struct Webhook {
+    config: WebhookConfig,
+    retry_backoff: Duration,
+    guards: Mutex<Guards>,
+    slots: Arc<Semaphore>,
+}
+
+#[derive(Debug)]
+struct Guards {
+    budget: Budget,
+    dedupe: Dedupe,
+    marks: PowerMarks,
+}
+
+impl Webhook {
+    pub fn new(config: WebhookConfig, retry_backoff: Duration) -> Self {
+        let guards = Guards {
+            budget: Budget::new(config.budget, config.budget_window),
+            dedupe: Dedupe::new(config.dedupe_ttl),
+            marks: PowerMarks::default(),
+        };
+        Webhook {
+            config,
+            retry_backoff,
+            guards: Mutex::new(guards),
+            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_ACTIONS)),
+        }
+    }
+
+    fn guards(&self) -> MutexGuard<'_, Guards> {
+        // The guards hold plain data; a panic elsewhere leaves it usable.
+        self.guards.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn budget_remaining(&self, now: Instant) -> u32 {
+        self.guards().budget.remaining(now)
+    }
+
+    /// Forgets the webhook's power-off of `miner` (it was powered on).
+    pub fn forget_power_off(&self, miner: &MinerAddr) {
+        self.guards().marks.clear(miner);
+    }
+
+    pub fn retain(&self, directory: &Directory) {
+        self.guards()
+            .marks
+            .retain(|addr| directory.contains_addr(addr));
+    }
+}
+
+/// One alert's action, carried from the decision to the task.
+struct Job {
+    alert_id: String,
+    dedupe_key: String,
+    status: AlertStatus,
+    action: String,
+    /// The miner's name, or the label value when no miner matched.
+    miner_name: String,
+    miner: Option<AdminMiner>,
+    peer: SocketAddr,
+}
+
+/// Handles an authenticated notification.
+pub async fn handle(state: &Arc<AdminState>, body: Incoming, peer: SocketAddr) -> Response<Body> {
+    let Some(webhook) = &state.webhook else {
+        return json_error(StatusCode::NOT_FOUND, "disabled", "the webhook is disabled");
+    };
+    let bytes = match read_body(body, state.max_body_bytes, state.body_timeout).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let notification = match Notification::parse(&bytes) {
+        Ok(n) => n,
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, "invalid_payload", &e.to_string()),
+    };
+    if notification.truncated_alerts > 0 {
+        tracing::warn!(
+            truncated = notification.truncated_alerts,
+            "Alertmanager left alerts out of a notification (set max_alerts: 0 on the receiver)"
+        );
+    }
+    let directory = state.directory();
+    let decisions: Vec<Value> = notification
+        .alerts
+        .iter()
+        .map(|alert| decide(state, webhook, &directory, alert, peer))
+        .collect();
+    state.refresh_budget_gauge();
+    json(
+        StatusCode::OK,
+        &json!({ "status": "accepted", "alerts": decisions }),
+    )
+}
+
+/// The checks that need no network; spawns the action when they pass.
+/// Returns the alert's line of the response.
+fn decide(
+    state: &Arc<AdminState>,
+    webhook: &Webhook,
+    directory: &Directory,
+    alert: &Alert,
+    peer: SocketAddr,
+) -> Value {
+    let cfg = &webhook.config;
+    state
+        .app
+        .telemetry
+        .webhook_alerts
+        .with_label_values(&[alert.status.as_str()])
+        .inc();
+    let firing_action = alert
+        .label_or_annotation(&cfg.action_label)
+        .unwrap_or(&cfg.default_action);
+    let action = match alert.status {
+        AlertStatus::Firing => firing_action,
+        AlertStatus::Resolved if cfg.power_on_when_resolved && firing_action == "power_off" => {
+            "power_on"
+        }
+        AlertStatus::Resolved => {
+            tracing::debug!(alert = %alert.short_id(), "resolved alert: nothing to do");
+            return json!({ "alert": alert.short_id(), "status": "resolved", "decision": "ignored" });
+        }
+    };
+    let requested = alert.first_label(&cfg.miner_labels).map(|(_, v)| v);
+    let mut job = Job {
+        alert_id: alert.short_id(),
+        dedupe_key: alert.dedupe_key(),
+        status: alert.status,
+        action: crate::error::truncate_for_log(action, 64),
+        miner_name: requested.map_or_else(String::new, |v| crate::error::truncate_for_log(v, 256)),
+        miner: None,
+        peer,
+    };
+    let now = Instant::now();
+    if !webhook.guards().dedupe.first_seen(&job.dedupe_key, now) {
+        return finish(state, &job, "duplicate", None, 0);
+    }
+    let Some(miner) = requested.and_then(|key| directory.find(key)) else {
+        let reason = if requested.is_some() {
+            "not_configured"
+        } else {
+            "no_miner_label"
+        };
+        return finish(state, &job, "unknown_miner", Some(reason), 0);
+    };
+    job.miner_name = miner.name.clone();
+    job.miner = Some(miner.clone());
+    if !state.is_allowed(&job.action) {
+        return finish(state, &job, "refused", Some("not_allowed"), 0);
+    }
+    if miner.password.as_ref().is_none_or(|p| p.is_empty()) {
+        return finish(
+            state,
+            &job,
+            "refused",
+            Some(ExecError::NoPassword.reason()),
+            0,
+        );
+    }
+    if miner.protocol == crate::collector::Protocol::V3 {
+        let reason = ExecError::UnsupportedProtocol.reason();
+        return finish(state, &job, "refused", Some(reason), 0);
+    }
+    let claim = {
+        let mut guards = webhook.guards();
+        if job.action == "power_off" {
+            match guards.marks.claim(&miner.addr, now, TRUST_OWN_POWER_OFF) {
+                Claim::AlreadyOff => None,
+                Claim::Granted { previous } => Some(Some(previous)),
+            }
+        } else if job.status == AlertStatus::Resolved
+            && !guards.marks.is_off_by_webhook(&miner.addr)
+        {
+            // Power on only what the webhook itself powered off.
+            drop(guards);
+            return finish(
+                state,
+                &job,
+                "skipped",
+                Some("not_powered_off_by_webhook"),
+                0,
+            );
+        } else {
+            Some(None)
+        }
+    };
+    let Some(claim) = claim else {
+        return finish(
+            state,
+            &job,
+            "already_off",
+            Some("powered_off_by_webhook"),
+            0,
+        );
+    };
+    let response = json!({
+        "alert": job.alert_id, "status": job.status.as_str(), "miner": job.miner_name,
+        "action": job.action, "decision": "queued",
+    });
+    tokio::spawn(act(state.clone(), job, miner.clone(), claim));
+    response
+}
+
+/// The part that talks to the miner. `claim` is `Some(previous mark)` for
+/// a power-off that holds the miner's claim.
+async fn act(
+    state: Arc<AdminState>,
+    job: Job,
+    miner: AdminMiner,
+    claim: Option<Option<PowerMark>>,
+) {
+    let Some(webhook) = &state.webhook else {
+        return;
+    };
+    let _slot = webhook.slots.clone().acquire_owned().await;
+    let release = || {
+        if let Some(previous) = claim {
+            webhook.guards().marks.release(&miner.addr, previous);
+        }
+    };
+    if claim.is_some() {
+        // A miner that is already off (by anyone) is not hit again. If
+        // the status cannot be read, try the command anyway.
+        match state.sessions.client().status(&miner.addr).await {
+            Ok(status) if status.btmineroff == Some(true) => {
+                release();
+                finish(&state, &job, "already_off", Some("status_btmineroff"), 0);
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::info!(miner = %miner.name, error = %e, "status unreadable before power_off; trying anyway")
+            }
+        }
+    }
+    if webhook.config.dry_run {
+        release();
+        finish(&state, &job, "dry_run", None, 0);
+        return;
+    }
+    if job.action != "power_on" && !webhook.guards().budget.try_take(Instant::now()) {
+        release();
+        // A later re-send may act once the window has room again.
+        webhook.guards().dedupe.forget(&job.dedupe_key);
+        finish(&state, &job, "budget_exceeded", None, 0);
+        state.refresh_budget_gauge();
+        return;
+    }
+    state.refresh_budget_gauge();
+    let mut params = Map::new();
+    if job.action == "power_off" {
+        params.insert("respbefore".into(), Value::from("true"));
+    }
+    let (result, attempts) = exec_with_retries(&state, webhook, &miner, &job.action, &params).await;
+    match result {
+        Ok(_) => {
+            {
+                let mut guards = webhook.guards();
+                match job.action.as_str() {
+                    "power_off" => guards.marks.mark_off(&miner.addr, Instant::now()),
+                    "power_on" => guards.marks.clear(&miner.addr),
+                    _ => {}
+                }
+            }
+            state.app.collector.invalidate_info(&miner.addr);
+            finish(&state, &job, "ok", None, attempts);
+        }
+        Err(e) => {
+            release();
+            // Alertmanager's next re-send may try again.
+            webhook.guards().dedupe.forget(&job.dedupe_key);
+            finish(&state, &job, "error", Some(e.reason()), attempts);
+        }
+    }
+}
+
+async fn exec_with_retries(
+    state: &AdminState,
+    webhook: &Webhook,
+    miner: &AdminMiner,
+    action: &str,
+    params: &Map<String, Value>,
+) -> (Result<Value, ExecError>, u32) {
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        match state.sessions.exec(miner, action, params).await {
+            Err(e) if attempt <= webhook.config.retries && e.certainly_not_run() => {
+                let pause = webhook
+                    .retry_backoff
+                    .saturating_mul(1 << (attempt - 1).min(6))
+                    .min(MAX_BACKOFF);
+                tracing::info!(
+                    miner = %miner.name, action, attempt, reason = e.reason(),
+                    pause_ms = pause.as_millis() as u64, "webhook action failed before reaching the miner; retrying"
+                );
+                tokio::time::sleep(pause).await;
+            }
+            other => return (other, attempt),
+        }
+    }
+}
+
+/// Counts the decision, writes its audit line, returns its response line.
+fn finish(
+    state: &AdminState,
+    job: &Job,
+    result: &str,
+    reason: Option<&str>,
+    attempts: u32,
+) -> Value {
+    state
+        .app
+        .telemetry
+        .webhook_actions
+        .with_label_values(&[state.command_label(&job.action), result])
+        .inc();
+    let params = if job.action == "power_off" {
+        [("respbefore".to_string(), Value::from("true"))]
+            .into_iter()
+            .collect()
+    } else {
+        Map::new()
+    };
+    audit::record(&AuditRecord {
+        source: Source::Alertmanager,
+        token_name: &state.token_name,
+        peer: job.peer,
+        miner: &job.miner_name,
+        address: job.miner.as_ref().map(|m| m.addr.to_string()),
+        command: &job.action,
+        params: &params,
+        result,
+        reason,
+        alert: Some(&job.alert_id),
+        attempts,
+    });
+    json!({
+        "alert": job.alert_id, "status": job.status.as_str(), "miner": job.miner_name,
+        "action": job.action, "decision": result, "reason": reason,
+    })
+}

@@ -1,0 +1,325 @@
+//! Shared helpers of the admin API tests: a simulated fleet plus an
+//! exporter with the admin API on, both on loopback ephemeral ports; a
+//! minimal HTTP/1.1 client (raw TCP, so malformed headers can be sent); an
+//! audit-log capture; and a bounded polling wait.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use whatsminer_exporter::exporter::{Exporter, Settings};
+use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig, MinerHandle};
+
+pub const TOKEN: &str = "test-admin-token-0123456789";
+
+/// A fleet and an exporter with the admin API.
+pub struct Harness {
+    pub fleet: Fleet,
+    pub exporter: Exporter,
+    pub admin: SocketAddr,
+    /// Unique per test: the audit lines of this test carry it.
+    pub token_name: String,
+    pub dir: tempfile::TempDir,
+}
+
+/// What to build.
+pub struct Setup {
+    pub miners: usize,
+    pub faults: Vec<(usize, Fault)>,
+    /// TOML lines added to `[webhook]`.
+    pub webhook: String,
+    /// TOML lines added to `[admin]`.
+    pub admin: String,
+    /// The `[scrape]` lines (short timeouts by default).
+    pub scrape: String,
+    /// Miners configured without a password.
+    pub no_password: Vec<usize>,
+    /// Miners configured as API v3.
+    pub v3: Vec<usize>,
+}
+
+impl Setup {
+    pub fn new(miners: usize) -> Self {
+        Setup {
+            miners,
+            faults: Vec::new(),
+            webhook: String::new(),
+            admin: String::new(),
+            scrape: "connect_timeout = \"1s\"\ncommand_timeout = \"2s\"".into(),
+            no_password: Vec::new(),
+            v3: Vec::new(),
+        }
+    }
+}
+
+pub fn miner_name(index: usize) -> String {
+    format!("sim-{index}")
+}
+
+impl Harness {
+    pub async fn start(test: &str, setup: Setup) -> Harness {
+        install_capture();
+        let mut cfg = FleetConfig::loopback_ephemeral(setup.miners);
+        cfg.faults = setup.faults.clone();
+        let fleet = Fleet::start(cfg).await.expect("fleet");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
+        let pw_file = dir.path().join("password");
+        std::fs::write(&pw_file, "admin\n").expect("password file");
+        let token_name = format!("{test}-{}", std::process::id());
+        let mut toml = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n\
+             [scrape]\n{}\n\
+             [admin]\nenabled = true\nlisten = \"127.0.0.1:0\"\ntoken_file = {:?}\ntoken_name = {:?}\n{}\n\
+             [webhook]\n{}\n",
+            setup.scrape,
+            token_file.display().to_string(),
+            token_name,
+            setup.admin,
+            setup.webhook
+        );
+        for (i, addr) in fleet.addrs().iter().enumerate() {
+            toml.push_str(&format!(
+                "[[miners]]\naddress = \"{addr}\"\nname = \"{}\"\n",
+                miner_name(i)
+            ));
+            if !setup.no_password.contains(&i) {
+                toml.push_str(&format!(
+                    "password_file = {:?}\n",
+                    pw_file.display().to_string()
+                ));
+            }
+            if setup.v3.contains(&i) {
+                toml.push_str("protocol = \"v3\"\n");
+            }
+        }
+        let config =
+            whatsminer_exporter::config::from_str(&toml, &dir.path().join("exporter.toml"))
+                .unwrap_or_else(|e| panic!("config: {e}\n{toml}"));
+        let mut settings = Settings::from_config(&config);
+        if let Some(admin) = settings.admin.as_mut() {
+            admin.retry_backoff = Duration::from_millis(20);
+        }
+        let exporter = Exporter::start(settings).await.expect("exporter");
+        let admin = exporter.admin_addr().expect("admin API on");
+        Harness {
+            fleet,
+            exporter,
+            admin,
+            token_name,
+            dir,
+        }
+    }
+
+    pub fn miner(&self, index: usize) -> MinerHandle {
+        self.fleet.miner(index).expect("miner index")
+    }
+
+    /// An authenticated POST to the admin API.
+    pub async fn post(&self, path: &str, body: &str) -> Reply {
+        let auth = format!("Bearer {TOKEN}");
+        request(
+            self.admin,
+            "POST",
+            path,
+            &[("Authorization", &auth)],
+            body.as_bytes(),
+        )
+        .await
+    }
+
+    pub async fn command(&self, miner: &str, command: &str, body: &str) -> Reply {
+        self.post(&format!("/admin/miners/{miner}/commands/{command}"), body)
+            .await
+    }
+
+    pub async fn metrics(&self) -> String {
+        request(self.exporter.metrics_addr(), "GET", "/metrics", &[], b"")
+            .await
+            .body
+    }
+
+    /// This test's audit lines, as JSON objects.
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        captured_lines()
+            .into_iter()
+            .filter(|l| l["token_name"] == self.token_name.as_str())
+            .collect()
+    }
+
+    pub fn webhook_actions(&self, action: &str, result: &str) -> u64 {
+        self.exporter
+            .state
+            .telemetry
+            .webhook_actions
+            .with_label_values(&[action, result])
+            .get()
+    }
+
+    pub fn admin_commands(&self, command: &str, result: &str) -> u64 {
+        self.exporter
+            .state
+            .telemetry
+            .admin_commands
+            .with_label_values(&[command, result])
+            .get()
+    }
+
+    /// Sum of every miner's received commands.
+    pub fn fleet_commands(&self) -> u64 {
+        self.fleet
+            .miners()
+            .iter()
+            .map(|m| m.command_counts().values().sum::<u64>())
+            .sum()
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection; the whole exchange is
+/// bounded to 20 s.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if !body.is_empty() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.expect("write head");
+        // The server may answer (401, 413) before reading the body.
+        let _ = stream.write_all(body).await;
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw).await;
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {text:?}"));
+        Reply {
+            status,
+            head: head.to_string(),
+            body: body.to_string(),
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), exchange)
+        .await
+        .expect("HTTP exchange within 20 s")
+}
+
+/// Polls `check` every 20 ms until it holds or `limit` passes.
+pub async fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The value of the first sample of `name` whose labels contain `labels`.
+pub fn sample(metrics: &str, name: &str, labels: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let (labelset, value) = match rest.strip_prefix('{') {
+            Some(r) => r.split_once("} ")?,
+            None => ("", rest.strip_prefix(' ')?),
+        };
+        labelset
+            .contains(labels)
+            .then(|| value.trim().parse().ok())?
+    })
+}
+
+// ---- audit capture: one global JSON subscriber for the test binary ----
+
+static CAPTURED: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut b) = self.0.lock() {
+            b.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn install_capture() {
+    CAPTURED.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_env_filter("audit=info,whatsminer_exporter=debug")
+            .with_writer(move || CaptureWriter(writer.clone()))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        buf
+    });
+}
+
+/// Every captured log line, as JSON (audit and otherwise).
+pub fn captured_lines() -> Vec<serde_json::Value> {
+    let Some(buf) = CAPTURED.get() else {
+        return Vec::new();
+    };
+    let text = buf
+        .lock()
+        .map(|b| String::from_utf8_lossy(&b).to_string())
+        .unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// All captured text, for "never logged" checks.
+pub fn captured_text() -> String {
+    CAPTURED
+        .get()
+        .and_then(|b| {
+            b.lock()
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).to_string())
+        })
+        .unwrap_or_default()
+}
