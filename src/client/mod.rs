@@ -27,7 +27,7 @@ pub mod v3;
 
 pub use detect::{Api, ProtocolDetector, Route};
 pub use session::{Clock, ManualClock, SessionPool, SystemClock, WriteSession};
-pub use v3::{AnySession, V3Client, V3Session};
+pub use v3::{AnySession, AnySessionPool, V3Client, V3Session};
 
 use crate::error::{ErrorKind, MinerError};
 use crate::protocol::reply;

@@ -77,10 +77,21 @@ impl Collector {
         }
     }
 
-    /// The per-miner cache of detected APIs (`protocol = "auto"` targets);
-    /// the admin path uses it to pick a v2 or a v3 session.
+    /// The per-miner cache of detected APIs (`protocol = "auto"` targets).
     pub fn detector(&self) -> &ProtocolDetector {
         &self.detector
+    }
+
+    /// The API to use for `target`'s writes: as configured, or for `auto`
+    /// the one last detected (`None` before the first successful
+    /// detection: scrape the miner first, or call
+    /// [`ProtocolDetector::detect`]).
+    pub fn api_for(&self, target: &MinerTarget) -> Option<Api> {
+        match target.protocol {
+            Protocol::V2 => Some(Api::V2),
+            Protocol::V3 => Some(Api::V3),
+            Protocol::Auto => self.detector.last_known(&target.addr),
+        }
     }
 
     /// Applies a new configuration (on reload); caches are kept.
