@@ -201,6 +201,11 @@ async fn auto_detection_picks_each_api_once_and_detects_again_after_failures() {
         4,
         "one detection per miner"
     );
+    let apis: Vec<_> = targets.iter().map(|t| collector.api_for(t)).collect();
+    assert_eq!(
+        apis,
+        [Some(Api::V2), Some(Api::V2), Some(Api::V3), Some(Api::V3)]
+    );
     for i in [0, 1] {
         let m = fleet.miner(i).expect("miner");
         // The v3 probe reached the v2 port once (as bytes it cannot parse).
