@@ -226,6 +226,16 @@ async fn auto_detection_picks_each_api_once_and_detects_again_after_failures() {
     // Three failed scrapes forget the API; the next scrape detects again.
     let v3_miner = fleet.miner(3).expect("miner");
     v3_miner.set_fault(Some(Fault::ApiDisabled));
+    let v3_port = v3_miner.v3_addr().expect("v3");
+    let mut closed = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(v3_port).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(closed, "the v3 listener closes");
     for _ in 0..3 {
         let scrape = collector.scrape_fleet(&targets, deadline()).await;
         assert!(!scrape.miners[3].up());
