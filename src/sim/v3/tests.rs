@@ -359,3 +359,30 @@ async fn garbage_and_faults_on_the_v3_listener() {
     assert!(back, "the v3 listener binds again");
     fleet.shutdown().await;
 }
+
+#[test]
+fn v3_addresses_follow_the_bind_mode() {
+    use crate::sim::fleet::{plan_addresses, plan_v3_addresses, Bind};
+    use std::net::{IpAddr, Ipv4Addr};
+    let range = Bind::LoopbackRange {
+        base: Ipv4Addr::new(127, 1, 0, 1),
+        port: 4028,
+    };
+    let v2 = plan_addresses(&range, 2).expect("plan");
+    let v3 = plan_v3_addresses(&range, 4433, &v2).expect("plan");
+    let shown: Vec<String> = v3.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["127.1.0.1:4433", "127.1.0.2:4433"]);
+    let ports = Bind::Ports {
+        ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        first_port: 14028,
+    };
+    let v2 = plan_addresses(&ports, 2).expect("plan");
+    let v3 = plan_v3_addresses(&ports, 14433, &v2).expect("plan");
+    assert_eq!((v3[0].port(), v3[1].port()), (14433, 14434));
+    let ephemeral = plan_v3_addresses(&ports, 0, &v2).expect("plan");
+    assert!(ephemeral.iter().all(|a| a.port() == 0));
+    assert!(
+        plan_v3_addresses(&ports, 65_535, &v2).is_err(),
+        "65536 does not fit"
+    );
+}
