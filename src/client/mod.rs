@@ -2,6 +2,10 @@
 //! and writeable commands through a per-miner [`WriteSession`] that owns the
 //! token. Every error says which miner and which command failed.
 //!
+//! API v3 (2024+ firmware) has its own backend in [`v3`] returning the same
+//! typed structs, a [`V3Session`] for writes and an [`AnySession`] over
+//! both; [`detect`] tells which API a miner speaks.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), whatsminer_exporter::MinerError> {
 //! use whatsminer_exporter::client::Client;
@@ -16,10 +20,14 @@
 //! # Ok(()) }
 //! ```
 
+pub mod detect;
 mod session;
 pub mod types;
+pub mod v3;
 
+pub use detect::{Api, ProtocolDetector, Route};
 pub use session::{Clock, ManualClock, SessionPool, SystemClock, WriteSession};
+pub use v3::{AnySession, AnySessionPool, V3Client, V3Session};
 
 use crate::error::{ErrorKind, MinerError};
 use crate::protocol::reply;

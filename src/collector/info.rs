@@ -2,7 +2,13 @@
 //! refreshed when it is missing, older than the refresh interval (with a
 //! per-miner jitter so a large fleet spreads its refreshes), invalidated by
 //! an admin command, or when the miner restarted (its `Elapsed` went down).
+//!
+//! A v2 miner answers six slow commands; a v3 miner answers
+//! `get.device.info` and `get.miner.setting`, mapped onto the same structs
+//! (see `client::v3::convert`). When a miner's API changes (detected
+//! again after a firmware upgrade), its old entry is replaced, not merged.
 
+use crate::client::detect::{Api, Route};
 use crate::client::Client;
 use crate::collector::snapshot::InfoSnapshot;
 use crate::collector::target::MinerTarget;
@@ -19,6 +25,8 @@ struct Entry {
     refreshed: Option<Instant>,
     stale: bool,
     last_elapsed: Option<f64>,
+    /// The API the cached info was read with.
+    api: Option<Api>,
 }
 
 #[derive(Debug, Default)]
@@ -59,44 +67,58 @@ impl InfoCache {
         }
     }
 
-    fn due(&self, addr: &MinerAddr, interval: Duration) -> bool {
+    fn due(&self, addr: &MinerAddr, api: Api, interval: Duration) -> bool {
         let Ok(map) = self.entries.lock() else {
             return false;
         };
         match map.get(addr) {
             None => true,
-            Some(e) if e.stale || e.info.is_none() => true,
+            Some(e) if e.stale || e.info.is_none() || e.api != Some(api) => true,
             Some(e) => e
                 .refreshed
                 .is_none_or(|at| at.elapsed() >= jittered(addr, interval)),
         }
     }
 
-    /// The cached info, refreshed first if due and time allows.
+    /// The cached info, refreshed first (over `route`) if due and time
+    /// allows.
     pub async fn get_or_refresh(
         &self,
         client: &Client,
         target: &MinerTarget,
+        route: &Route,
         deadline: Instant,
         interval: Duration,
     ) -> Option<Arc<InfoSnapshot>> {
-        if !self.due(&target.addr, interval) {
+        let api = route.api();
+        if !self.due(&target.addr, api, interval) {
             return self.cached(&target.addr);
         }
-        let fresh = Arc::new(fetch(client, &target.addr, deadline).await);
+        let client = bounded(client, deadline);
+        let fresh = Arc::new(match route {
+            Route::V2(addr) => fetch(&client, addr).await,
+            Route::V3(addr) => fetch_v3(&client, addr).await,
+        });
         // Keep the old values of commands that failed this time: a flaky
-        // PSU read should not blank the model and firmware.
+        // PSU read should not blank the model and firmware. Data read over
+        // the other API is not kept.
+        let same_api = self.cached_api(&target.addr) == Some(api);
         let merged = match self.cached(&target.addr) {
-            Some(old) => Arc::new(merge(&old, &fresh)),
-            None => fresh,
+            Some(old) if same_api => Arc::new(merge(&old, &fresh)),
+            _ => fresh,
         };
         if let Ok(mut map) = self.entries.lock() {
             let entry = map.entry(target.addr.clone()).or_default();
             entry.info = Some(merged.clone());
             entry.refreshed = Some(Instant::now());
             entry.stale = false;
+            entry.api = Some(api);
         }
         Some(merged)
+    }
+
+    fn cached_api(&self, addr: &MinerAddr) -> Option<Api> {
+        self.entries.lock().ok()?.get(addr).and_then(|e| e.api)
     }
 }
 
@@ -108,15 +130,19 @@ fn jittered(addr: &MinerAddr, interval: Duration) -> Duration {
     interval.mul_f64(0.75 + fraction * 0.5)
 }
 
-/// Fetches the slow commands two at a time: firmware tolerates a few
-/// connections per client, and this path must not crowd out scrapes.
-async fn fetch(client: &Client, addr: &MinerAddr, deadline: Instant) -> InfoSnapshot {
+/// A client whose per-command deadline ends by `deadline`.
+fn bounded(client: &Client, deadline: Instant) -> Client {
     let mut config = *client.config();
     config.limits.deadline = config
         .limits
         .deadline
         .min(deadline.saturating_duration_since(Instant::now()));
-    let client = Client::new(config);
+    Client::new(config)
+}
+
+/// Fetches the v2 slow commands two at a time: firmware tolerates a few
+/// connections per client, and this path must not crowd out scrapes.
+async fn fetch(client: &Client, addr: &MinerAddr) -> InfoSnapshot {
     let (version, status) = tokio::join!(client.get_version(addr), client.status(addr));
     let (devdetails, psu) = tokio::join!(client.devdetails(addr), client.get_psu(addr));
     let (error_codes, miner_info) =
@@ -138,6 +164,22 @@ async fn fetch(client: &Client, addr: &MinerAddr, deadline: Instant) -> InfoSnap
         status: status.ok(),
         miner_info: miner_info.ok(),
         command_ok,
+    }
+}
+
+/// The v3 slow data: `get.device.info` and `get.miner.setting`, mapped
+/// onto the v2 structs.
+async fn fetch_v3(client: &Client, addr: &MinerAddr) -> InfoSnapshot {
+    let slow = client.v3().slow(addr).await;
+    InfoSnapshot {
+        fetched_at: Some(SystemTime::now()),
+        version: slow.version,
+        devdetails: slow.devdetails,
+        psu: slow.psu,
+        error_codes: slow.error_codes,
+        status: slow.status,
+        miner_info: slow.miner_info,
+        command_ok: slow.command_ok,
     }
 }
 
@@ -168,6 +210,24 @@ mod tests {
                 "{j:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_change_of_api_makes_the_entry_due() {
+        let cache = InfoCache::default();
+        let addr: MinerAddr = "127.0.0.1:3".parse().unwrap();
+        assert!(cache.due(&addr, Api::V2, Duration::from_secs(600)));
+        cache.entries.lock().unwrap().insert(
+            addr.clone(),
+            Entry {
+                info: Some(Arc::new(InfoSnapshot::default())),
+                refreshed: Some(Instant::now()),
+                api: Some(Api::V2),
+                ..Entry::default()
+            },
+        );
+        assert!(!cache.due(&addr, Api::V2, Duration::from_secs(600)));
+        assert!(cache.due(&addr, Api::V3, Duration::from_secs(600)));
     }
 
     #[test]

@@ -7,6 +7,12 @@
 //! Slow-changing data (`devdetails`, `get_version`, `get_psu`,
 //! `get_error_code`, `status`, `get_miner_info`) is cached per miner and
 //! refreshed rarely, with jitter so a big fleet does not refresh all at once.
+//!
+//! Each miner is scraped in the API its target names, or (`auto`) the one
+//! the [`ProtocolDetector`] found. API v3 miners give the same typed data
+//! (one `get.miner.status` round trip for summary, boards and pools;
+//! `get.device.info` for the slow data), so they produce the same metric
+//! names; `MinerSnapshot::protocol` says which API was spoken.
 
 pub mod info;
 pub mod render;
@@ -16,6 +22,8 @@ pub mod target;
 pub use snapshot::{FleetSnapshot, InfoSnapshot, MinerSnapshot};
 pub use target::{MinerTarget, Protocol};
 
+use crate::client::detect::{Api, ProtocolDetector, Route};
+use crate::client::types::{Devs, Pools, Summary};
 use crate::client::{Client, ClientConfig};
 use crate::error::{ErrorKind, MinerError};
 use std::sync::{Arc, Mutex, RwLock};
@@ -54,6 +62,7 @@ pub struct Collector {
     config: RwLock<CollectorConfig>,
     info: info::InfoCache,
     last_success: Mutex<std::collections::HashMap<crate::transport::MinerAddr, SystemTime>>,
+    detector: ProtocolDetector,
 }
 
 impl Collector {
@@ -64,6 +73,24 @@ impl Collector {
             info: info::InfoCache::default(),
             config: RwLock::new(config),
             last_success: Mutex::default(),
+            detector: ProtocolDetector::default(),
+        }
+    }
+
+    /// The per-miner cache of detected APIs (`protocol = "auto"` targets).
+    pub fn detector(&self) -> &ProtocolDetector {
+        &self.detector
+    }
+
+    /// The API to use for `target`'s writes: as configured, or for `auto`
+    /// the one last detected (`None` before the first successful
+    /// detection: scrape the miner first, or call
+    /// [`ProtocolDetector::detect`]).
+    pub fn api_for(&self, target: &MinerTarget) -> Option<Api> {
+        match target.protocol {
+            Protocol::V2 => Some(Api::V2),
+            Protocol::V3 => Some(Api::V3),
+            Protocol::Auto => self.detector.last_known(&target.addr),
         }
     }
 
@@ -94,6 +121,7 @@ impl Collector {
     pub fn retain(&self, targets: &[Arc<MinerTarget>]) {
         let keep: std::collections::HashSet<_> = targets.iter().map(|t| t.addr.clone()).collect();
         self.info.retain(&keep);
+        self.detector.retain(&keep);
         if let Ok(mut m) = self.last_success.lock() {
             m.retain(|k, _| keep.contains(k));
         }
@@ -197,8 +225,23 @@ impl Collector {
         config.limits.deadline = config.limits.deadline.min(remaining);
         client = Client::new(config);
         let addr = &target.addr;
-        let (summary, devs, pools) =
-            tokio::join!(client.summary(addr), client.devs(addr), client.pools(addr));
+        let wanted = match target.protocol {
+            Protocol::V2 => Some(Api::V2),
+            Protocol::V3 => Some(Api::V3),
+            Protocol::Auto => None,
+        };
+        let route = match self.detector.route(&client, addr, wanted, deadline).await {
+            Ok(route) => route,
+            Err(e) => {
+                tracing::debug!(miner = %target.name, reason = e.reason(), error = %e, "API not detected");
+                let api = self.detector.last_known(addr).unwrap_or(Api::V2);
+                return self.failed_snapshot_with(target, e, started.elapsed(), api);
+            }
+        };
+        let (mut summary, devs, pools) = fast_path(&client, &route).await;
+        if wanted.is_none() {
+            self.detector.record(addr, summary.is_ok());
+        }
         let now = SystemTime::now();
         let last_success = self.note_success(addr, summary.is_ok(), now);
         if let Ok(s) = &summary {
@@ -206,11 +249,24 @@ impl Collector {
         }
         let info = if self.config().fetch_info && summary.is_ok() {
             self.info
-                .get_or_refresh(&client, &target, deadline, self.config().info_refresh)
+                .get_or_refresh(
+                    &client,
+                    &target,
+                    &route,
+                    deadline,
+                    self.config().info_refresh,
+                )
                 .await
         } else {
             self.info.cached(addr)
         };
+        if let (Route::V3(_), Ok(s), Some(i)) = (&route, &mut summary, &info) {
+            // v3 has no `Error Code Count` in its summary; the count of the
+            // `error-code` list read with the slow data is the same number.
+            if s.error_code_count.is_none() {
+                s.error_code_count = i.error_codes.as_ref().map(|c| c.0.len() as u64);
+            }
+        }
         if let Err(e) = &summary {
             tracing::debug!(miner = %target.name, reason = e.reason(), error = %e, "miner down");
         }
@@ -223,7 +279,7 @@ impl Collector {
             pools,
             info,
             last_success,
-            protocol: "v2",
+            protocol: route.api().as_str(),
         }
     }
 
@@ -249,6 +305,21 @@ impl Collector {
         duration: Duration,
     ) -> MinerSnapshot {
         let err = MinerError::new(target.addr.to_string(), "summary", kind);
+        let api = match target.protocol {
+            Protocol::V3 => Api::V3,
+            Protocol::V2 => Api::V2,
+            Protocol::Auto => self.detector.last_known(&target.addr).unwrap_or(Api::V2),
+        };
+        self.failed_snapshot_with(target, err, duration, api)
+    }
+
+    fn failed_snapshot_with(
+        &self,
+        target: Arc<MinerTarget>,
+        err: MinerError,
+        duration: Duration,
+        api: Api,
+    ) -> MinerSnapshot {
         let last_success = self
             .last_success
             .lock()
@@ -269,7 +340,27 @@ impl Collector {
             }),
             last_success,
             target,
-            protocol: "v2",
+            protocol: api.as_str(),
         }
+    }
+}
+
+type FastResults = (
+    Result<Summary, MinerError>,
+    Result<Devs, MinerError>,
+    Result<Pools, MinerError>,
+);
+
+/// Summary, boards and pools: three concurrent v2 commands, or one v3
+/// `get.miner.status` whose failure fails all three.
+async fn fast_path(client: &Client, route: &Route) -> FastResults {
+    match route {
+        Route::V2(addr) => {
+            tokio::join!(client.summary(addr), client.devs(addr), client.pools(addr))
+        }
+        Route::V3(addr) => match client.v3().fast(addr).await {
+            Ok(fast) => (Ok(fast.summary), Ok(fast.devs), Ok(fast.pools)),
+            Err(e) => (Err(e.clone()), Err(e.clone()), Err(e)),
+        },
     }
 }

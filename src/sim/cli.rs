@@ -1,6 +1,9 @@
 //! The `simulate` subcommand: runs a simulated fleet until Ctrl-C (or
 //! SIGTERM) and publishes its addresses, one `host:port` per line, on
-//! stdout or in a targets file for the exporter to read.
+//! stdout or in a targets file for the exporter to read. A v3 miner is
+//! listed by its v2 address when that is port 4028 and its v3 port is
+//! 4433 (the exporter finds 4433 from 4028 itself), else by its v3
+//! address.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -50,6 +53,13 @@ pub struct SimulateArgs {
     /// Force one reply flavour: "classic" or "wrapped"; default: by firmware.
     #[arg(long)]
     pub flavour: Option<String>,
+    /// Miners that speak API v3 (2025 firmware): indices ("0,3,7") or "all".
+    #[arg(long, value_delimiter = ',')]
+    pub v3_miners: Vec<String>,
+    /// Port of API v3 on each miner's address (first port with --ports;
+    /// 0 = ephemeral).
+    #[arg(long, default_value_t = 4433)]
+    pub v3_port: u16,
 }
 
 /// Runs the fleet until Ctrl-C or SIGTERM, then shuts it down cleanly.
@@ -65,7 +75,14 @@ pub async fn run_until(
     let cfg = fleet_config(&args)?;
     let miners = cfg.miners;
     let fleet = Fleet::start(cfg).await?;
-    let lines: String = fleet.addrs().iter().map(|a| format!("{a}\n")).collect();
+    let lines: String = fleet
+        .miners()
+        .iter()
+        .map(|m| match m.v3_addr() {
+            Some(v3) if !(m.addr().port() == 4028 && v3.port() == 4433) => format!("{v3}\n"),
+            _ => format!("{}\n", m.addr()),
+        })
+        .collect();
     match &args.targets_file {
         Some(path) => {
             // Write then rename, so a reader never sees half a file.
@@ -130,6 +147,19 @@ pub fn fleet_config(args: &SimulateArgs) -> Result<FleetConfig, CliError> {
             port: args.port,
         }
     };
+    let v3_miners = match args.v3_miners.as_slice() {
+        [all] if all.eq_ignore_ascii_case("all") => (0..args.miners).collect(),
+        list => list
+            .iter()
+            .map(|i| {
+                i.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|i| *i < args.miners)
+                    .ok_or_else(|| format!("--v3-miners: {i:?} is not a miner index"))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     Ok(FleetConfig {
         miners: args.miners,
         bind,
@@ -138,6 +168,8 @@ pub fn fleet_config(args: &SimulateArgs) -> Result<FleetConfig, CliError> {
         faults,
         models,
         flavour,
+        v3_miners,
+        v3_port: args.v3_port,
         ..FleetConfig::loopback_ephemeral(args.miners)
     })
 }
@@ -206,6 +238,13 @@ mod tests {
         assert!(fleet_config(&parse(&["--flavour", "odd"])).is_err());
         let wrapped = fleet_config(&parse(&["--flavour", "Wrapped"])).expect("config");
         assert_eq!(wrapped.flavour, Some(Flavour::Wrapped));
+        assert_eq!(wrapped.v3_port, 4433);
+        let v3 = fleet_config(&parse(&["--miners", "4", "--v3-miners", "1,3"])).expect("config");
+        assert_eq!(v3.v3_miners, [1, 3]);
+        let all = fleet_config(&parse(&["--miners", "3", "--v3-miners", "all"])).expect("config");
+        assert_eq!(all.v3_miners, [0, 1, 2]);
+        assert!(fleet_config(&parse(&["--miners", "2", "--v3-miners", "2"])).is_err());
+        assert!(fleet_config(&parse(&["--v3-miners", "x"])).is_err());
     }
 
     #[test]
@@ -247,6 +286,10 @@ mod tests {
             "--ports",
             "--port",
             "0",
+            "--v3-port",
+            "0",
+            "--v3-miners",
+            "2",
             "--targets-file",
             &target_arg,
         ]);
@@ -267,6 +310,16 @@ mod tests {
         assert!(addr.ip().is_loopback() && addr.port() != 0);
         let reply = crate::sim::tests::ask(addr, r#"{"cmd":"get_version"}"#).await;
         assert_eq!(reply["Code"], 131);
+        // The v3 miner is listed by its v3 address: a framed request works.
+        let v3: std::net::SocketAddr = lines[2].parse().expect("host:port");
+        let frame = crate::transport::v3::encode_frame(br#"{"cmd":"get.device.info"}"#);
+        let mut conn = tokio::net::TcpStream::connect(v3).await.expect("connects");
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        conn.write_all(&frame).await.expect("writes");
+        let mut head = [0u8; 5];
+        let read = tokio::time::timeout(crate::sim::tests::QUICK, conn.read_exact(&mut head));
+        read.await.expect("in time").expect("a reply");
+        assert_eq!(head[4], b'{', "a framed JSON reply");
         tx.send(()).expect("still running");
         let done = tokio::time::timeout(std::time::Duration::from_secs(20), running).await;
         assert!(matches!(done, Ok(Ok(Ok(())))));

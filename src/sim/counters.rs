@@ -53,11 +53,14 @@ pub const UNKNOWN: &str = "unknown";
 /// Counter key of encrypted requests that could not be opened.
 pub const UNDECRYPTABLE: &str = "enc_undecryptable";
 
-/// The static name of a known command, if it is one.
+/// The static name of a known command (v2, or v3 on v3 miners), if it is
+/// one.
 pub fn known_command(name: &str) -> Option<&'static str> {
     READ_COMMANDS
         .iter()
         .chain(WRITE_COMMANDS)
+        .chain(super::v3::READ_COMMANDS)
+        .chain(super::v3::WRITE_COMMANDS)
         .find(|&&known| known == name)
         .copied()
 }

@@ -2,6 +2,10 @@
 //! benchmark. Each miner has its own loopback address (or port), its own
 //! listener task and its own state behind a mutex; an idle miner costs a
 //! parked task and a socket. Only loopback addresses are ever bound.
+//!
+//! Miners listed in [`FleetConfig::v3_miners`] run 2025 firmware: API v3
+//! on a second listener (see [`FleetConfig::v3_port`]) and the reduced,
+//! wrapped v2 on the first.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -18,7 +22,7 @@ use super::handle::MinerHandle;
 use super::miner::{MinerSetup, MinerState};
 use super::model::{Flavour, Model};
 use super::noise;
-use super::server::{run_listener, MinerShared, ServerLimits};
+use super::server::{run_listener, Api, MinerShared, ServerLimits};
 use crate::secret::Secret;
 
 /// Most miners one fleet may run.
@@ -51,6 +55,13 @@ pub struct FleetConfig {
     /// Forces one reply flavour; `None` follows each miner's firmware.
     pub flavour: Option<Flavour>,
     pub limits: ServerLimits,
+    /// Indices of the miners that speak API v3 (2025 firmware; their v2
+    /// listener keeps answering in the wrapped form).
+    pub v3_miners: Vec<usize>,
+    /// Where v3 listens. `LoopbackRange`: this port on each miner's own
+    /// address (4433 like the firmware; 0 = ephemeral). `Ports`: the first
+    /// of consecutive ports, miner `i` on `v3_port + i` (0 = ephemeral).
+    pub v3_port: u16,
 }
 
 impl FleetConfig {
@@ -68,6 +79,8 @@ impl FleetConfig {
             models: Vec::new(),
             flavour: None,
             limits: ServerLimits::default(),
+            v3_miners: Vec::new(),
+            v3_port: 0,
         }
     }
 }
@@ -94,7 +107,14 @@ impl Fleet {
                 cfg.miners
             )));
         }
+        if let Some(index) = cfg.v3_miners.iter().find(|i| **i >= cfg.miners) {
+            return Err(invalid(format!(
+                "v3 miner {index}, fleet of {}",
+                cfg.miners
+            )));
+        }
         let addrs = plan_addresses(&cfg.bind, cfg.miners)?;
+        let v3_addrs = plan_v3_addresses(&cfg.bind, cfg.v3_port, &addrs)?;
         let models = if cfg.models.is_empty() {
             Model::ALL.to_vec()
         } else {
@@ -109,20 +129,21 @@ impl Fleet {
             shutdown,
         };
         let mut listeners = Vec::with_capacity(addrs.len());
+        let mut v3_listeners = Vec::new();
         for (index, addr) in addrs.into_iter().enumerate() {
-            let listener = TcpListener::bind(addr).await.map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("binding simulated miner {index} on {addr}: {e}"),
-                )
-            })?;
+            let listener = bind(index, addr).await?;
             let local = listener.local_addr()?;
+            let speaks_v3 = cfg.v3_miners.contains(&index);
+            let v3_listener = match v3_addrs.get(index) {
+                Some(v3) if speaks_v3 => Some(bind(index, *v3).await?),
+                _ => None,
+            };
             let model = models
                 .get(index % models.len())
                 .copied()
                 .unwrap_or(Model::M30S);
             let draw = noise::unit(cfg.seed, 77, index as u64);
-            let state = MinerState::new(MinerSetup {
+            let mut state = MinerState::new(MinerSetup {
                 index,
                 model,
                 firmware: model.pick_firmware(draw, cfg.flavour),
@@ -131,9 +152,20 @@ impl Fleet {
                 ip: local.ip(),
                 clock: SimClock::real(epoch, wall_epoch),
             });
-            let shared = Arc::new(MinerShared::new(index, local, cfg.limits, state));
-            fleet.miners.push(MinerHandle { shared });
+            let v3_local = match &v3_listener {
+                Some(l) => {
+                    state.enable_v3();
+                    Some(l.local_addr()?)
+                }
+                None => None,
+            };
+            let mut shared = MinerShared::new(index, local, cfg.limits, state);
+            shared.v3_addr = v3_local;
+            fleet.miners.push(MinerHandle {
+                shared: Arc::new(shared),
+            });
             listeners.push(listener);
+            v3_listeners.push(v3_listener);
         }
         // Faults first, so that an ApiDisabled miner never accepts.
         for (index, fault) in &cfg.faults {
@@ -141,15 +173,24 @@ impl Fleet {
                 m.set_fault(Some(fault.clone()));
             }
         }
-        for (miner, listener) in fleet.miners.iter().zip(listeners) {
-            // An ApiDisabled miner closes its socket now, before start()
+        for ((miner, listener), v3) in fleet.miners.iter().zip(listeners).zip(v3_listeners) {
+            let shared = &miner.shared;
+            // An ApiDisabled miner closes its sockets now, before start()
             // returns: a client connecting early must be refused, not reset.
-            let listener = match miner.fault() {
-                Some(Fault::ApiDisabled) => None,
-                _ => Some(listener),
-            };
-            let task = run_listener(miner.shared.clone(), listener, fleet.shutdown.subscribe());
+            let disabled = matches!(miner.fault(), Some(Fault::ApiDisabled));
+            let listener = (!disabled).then_some(listener);
+            let task = run_listener(
+                shared.clone(),
+                listener,
+                Api::V2,
+                fleet.shutdown.subscribe(),
+            );
             fleet.tasks.push(tokio::spawn(task));
+            if let Some(v3) = v3 {
+                let v3 = (!disabled).then_some(v3);
+                let task = run_listener(shared.clone(), v3, Api::V3, fleet.shutdown.subscribe());
+                fleet.tasks.push(tokio::spawn(task));
+            }
         }
         Ok(fleet)
     }
@@ -193,8 +234,44 @@ impl Drop for Fleet {
     }
 }
 
+async fn bind(index: usize, addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("binding simulated miner {index} on {addr}: {e}"),
+        )
+    })
+}
+
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+/// The v3 listener address of each miner (used for the v3 ones only):
+/// the same IP as its v2 listener, on `v3_port` (`LoopbackRange`) or on
+/// `v3_port + index` (`Ports`); port 0 stays ephemeral.
+pub fn plan_v3_addresses(
+    bind: &Bind,
+    v3_port: u16,
+    v2_addrs: &[SocketAddr],
+) -> io::Result<Vec<SocketAddr>> {
+    v2_addrs
+        .iter()
+        .enumerate()
+        .map(|(i, v2)| {
+            let port = match bind {
+                _ if v3_port == 0 => Some(0),
+                Bind::LoopbackRange { .. } => Some(v3_port),
+                Bind::Ports { .. } => u16::try_from(i).ok().and_then(|i| v3_port.checked_add(i)),
+            };
+            port.map(|p| SocketAddr::new(v2.ip(), p)).ok_or_else(|| {
+                invalid(format!(
+                    "{} v3 ports from {v3_port} exceed 65535",
+                    v2_addrs.len()
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The socket address of each miner; refuses anything outside loopback.

@@ -56,6 +56,8 @@ pub struct MinerSnapshot {
     pub error_codes: Vec<u32>,
     pub fault: Option<Fault>,
     pub live_tokens: usize,
+    /// Whether the miner also speaks API v3 (on [`MinerHandle::v3_addr`]).
+    pub speaks_v3: bool,
 }
 
 impl MinerHandle {
@@ -66,6 +68,17 @@ impl MinerHandle {
     /// The address the miner listens on.
     pub fn addr(&self) -> SocketAddr {
         self.shared.addr
+    }
+
+    /// The API v3 listener's address, on miners that speak v3.
+    pub fn v3_addr(&self) -> Option<SocketAddr> {
+        self.shared.v3_addr
+    }
+
+    /// Draws a new v3 write salt (as a reboot does): writes signed with
+    /// the old one are refused with `-4`.
+    pub fn rotate_v3_salt(&self) {
+        self.shared.lock().rotate_v3_salt();
     }
 
     /// Sets (or with `None` clears) the miner's fault. ApiDisabled closes
@@ -177,5 +190,6 @@ pub(crate) fn snapshot_of(state: &MinerState, addr: SocketAddr, now: f64) -> Min
         error_codes: state.error_codes.iter().map(|(code, _)| *code).collect(),
         fault: state.fault().cloned(),
         live_tokens: state.tokens.live_count(now),
+        speaks_v3: state.speaks_v3(),
     }
 }

@@ -160,6 +160,8 @@ pub struct MinerState {
     pub(crate) counters: Counters,
     /// Requests handled, used to alternate fault variants.
     pub(crate) requests: u64,
+    /// API v3 state, on miners that speak it (see `super::v3`).
+    pub(crate) v3: Option<super::v3::V3State>,
 }
 
 impl MinerState {
@@ -220,6 +222,7 @@ impl MinerState {
             rng: StdRng::seed_from_u64(seed),
             counters: Counters::default(),
             requests: 0,
+            v3: None,
             clock: setup.clock,
             id,
         }

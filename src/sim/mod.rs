@@ -7,7 +7,8 @@
 //! firmware), `miner` + `telemetry` (lazy state machine), `replies` +
 //! `dispatch` + `write` + `tokens` (the protocol), `fault` (injectable
 //! faults and scenario files), `server` (TCP), `fleet` (many miners),
-//! `cli` (the `simulate` subcommand).
+//! `cli` (the `simulate` subcommand), `v3` (API v3 on a second listener
+//! for miners marked in `FleetConfig::v3_miners`).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -45,6 +46,7 @@ mod testkit;
 #[cfg(test)]
 mod tests;
 pub mod tokens;
+pub mod v3;
 mod write;
 
 pub use cli::{run as run_simulate, SimulateArgs};

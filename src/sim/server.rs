@@ -1,5 +1,7 @@
 //! The TCP side of one simulated miner, as the firmware behaves: one JSON
-//! request per connection, one reply, then close. Requests are read with a
+//! request per connection, one reply, then close. A v3 miner runs a second
+//! listener with the same loop and the framed connection handler of
+//! `super::v3::server`. Requests are read with a
 //! size cap and an idle timeout; connections beyond the miner's limit get
 //! the "over max connect" error; transport faults (delays, resets,
 //! truncation, dripping, oversize, a closed listener) are applied here.
@@ -56,11 +58,16 @@ impl Default for ServerLimits {
 pub(crate) struct MinerShared {
     pub index: usize,
     pub addr: SocketAddr,
+    /// The API v3 listener's address, on miners that speak v3.
+    pub v3_addr: Option<SocketAddr>,
     pub limits: ServerLimits,
     state: Mutex<MinerState>,
-    /// Wakes the listener when the fault changes (ApiDisabled).
-    fault_changed: Notify,
-    slots: Arc<Semaphore>,
+    /// Wake the v2 and the v3 listener when the fault changes
+    /// (ApiDisabled); one each, so a change made while a listener is busy
+    /// is kept for it.
+    fault_changed: [Notify; 2],
+    /// Connections served at once, over both APIs.
+    pub(crate) slots: Arc<Semaphore>,
 }
 
 impl MinerShared {
@@ -68,9 +75,10 @@ impl MinerShared {
         MinerShared {
             index,
             addr,
+            v3_addr: None,
             limits,
             state: Mutex::new(state),
-            fault_changed: Notify::new(),
+            fault_changed: [Notify::new(), Notify::new()],
             slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
         }
     }
@@ -85,12 +93,21 @@ impl MinerShared {
 
     pub fn set_fault(&self, fault: Option<Fault>) {
         self.lock().set_fault(fault);
-        self.fault_changed.notify_one();
+        for notify in &self.fault_changed {
+            notify.notify_one();
+        }
     }
 
-    fn fault(&self) -> Option<Fault> {
+    pub(crate) fn fault(&self) -> Option<Fault> {
         self.lock().fault().cloned()
     }
+}
+
+/// Which API a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
+    V2,
+    V3,
 }
 
 /// Accepts connections until `shutdown` turns true; closes the listener
@@ -98,8 +115,16 @@ impl MinerShared {
 pub(crate) async fn run_listener(
     shared: Arc<MinerShared>,
     listener: Option<TcpListener>,
+    api: Api,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let (addr, fault_changed) = match api {
+        Api::V2 => (shared.addr, &shared.fault_changed[0]),
+        Api::V3 => (
+            shared.v3_addr.unwrap_or(shared.addr),
+            &shared.fault_changed[1],
+        ),
+    };
     let mut listener = listener;
     let mut connections = JoinSet::new();
     while !*shutdown.borrow() {
@@ -107,18 +132,23 @@ pub(crate) async fn run_listener(
         if disabled {
             listener = None;
         } else if listener.is_none() {
-            listener = rebind(shared.addr).await;
+            listener = rebind(addr).await;
         }
         match &listener {
             Some(l) => {
                 tokio::select! {
                     changed = shutdown.changed() => if changed.is_err() { break },
-                    _ = shared.fault_changed.notified() => {}
+                    _ = fault_changed.notified() => {}
                     accepted = l.accept() => match accepted {
-                        Ok((stream, peer)) => {
-                            let conn = serve(shared.clone(), stream, peer, shutdown.clone());
-                            connections.spawn(conn);
-                        }
+                        Ok((stream, peer)) => match api {
+                            Api::V2 => {
+                                connections.spawn(serve(shared.clone(), stream, peer, shutdown.clone()));
+                            }
+                            Api::V3 => {
+                                let conn = super::v3::server::serve(shared.clone(), stream, peer, shutdown.clone());
+                                connections.spawn(conn);
+                            }
+                        },
                         // Out of descriptors or similar: do not spin.
                         Err(_) => sleep(Duration::from_millis(50)).await,
                     },
@@ -128,7 +158,7 @@ pub(crate) async fn run_listener(
                 // Disabled, or the address could not be bound again yet.
                 tokio::select! {
                     changed = shutdown.changed() => if changed.is_err() { break },
-                    _ = shared.fault_changed.notified() => {}
+                    _ = fault_changed.notified() => {}
                     _ = sleep(Duration::from_secs(1)), if !disabled => {}
                 }
             }
@@ -155,7 +185,7 @@ async fn rebind(addr: SocketAddr) -> Option<TcpListener> {
     None
 }
 
-async fn wait_for_shutdown(mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn wait_for_shutdown(mut shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
         if shutdown.changed().await.is_err() {
             return;
