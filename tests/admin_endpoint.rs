@@ -213,7 +213,7 @@ async fn only_allow_listed_commands_run() {
 async fn unknown_miners_and_bad_input_are_refused_before_any_miner() {
     let mut setup = Setup::new(3);
     setup.no_password = vec![1];
-    setup.v3 = vec![2];
+    setup.auto = vec![2];
     setup.admin = "max_body_bytes = 1024".into();
     let h = Harness::start("badinput", setup).await;
     for miner in ["sim-9", "127.0.0.1:1", "10.0.0.1", "%2e%2e", "sim-0%00"] {
@@ -249,6 +249,7 @@ async fn unknown_miners_and_bad_input_are_refused_before_any_miner() {
     let r = h.command("sim-1", "power_off", "").await;
     assert_eq!(r.status, 409);
     assert_eq!(r.json()["reason"], "no_password");
+    // protocol = "auto" before the first scrape: the API is not known yet.
     let r = h.command("sim-2", "power_off", "").await;
     assert_eq!(r.status, 409);
     assert_eq!(r.json()["reason"], "unsupported_protocol");
@@ -353,4 +354,21 @@ async fn a_reloaded_miner_list_applies_to_the_admin_api() {
     assert_eq!(h.command("renamed", "power_off", "").await.status, 200);
     assert!(!h.miner(0).powered_on());
     assert!(h.miner(1).powered_on());
+}
+
+#[tokio::test]
+async fn v3_miners_are_commanded_through_api_v3() {
+    let mut setup = Setup::new(2);
+    setup.v3 = vec![1];
+    let h = Harness::start("v3", setup).await;
+    let r = h.command("sim-1", "power_off", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!h.miner(1).powered_on());
+    assert!(h.miner(0).powered_on(), "the v2 miner is untouched");
+    assert_eq!(h.miner(1).command_count("set.miner.service"), 1);
+    assert_eq!(h.miner(1).command_count("power_off"), 0, "not through v2");
+    let r = h.command("sim-1", "power_on", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(h.miner(1).powered_on());
+    assert_eq!(h.admin_commands("power_off", "ok"), 1);
 }

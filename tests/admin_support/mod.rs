@@ -36,8 +36,11 @@ pub struct Setup {
     pub scrape: String,
     /// Miners configured without a password.
     pub no_password: Vec<usize>,
-    /// Miners configured as API v3.
+    /// Miners that speak API v3 and are configured `protocol = "v3"` at
+    /// their v3 address.
     pub v3: Vec<usize>,
+    /// Miners configured `protocol = "auto"`.
+    pub auto: Vec<usize>,
 }
 
 impl Setup {
@@ -50,6 +53,7 @@ impl Setup {
             scrape: "connect_timeout = \"1s\"\ncommand_timeout = \"2s\"".into(),
             no_password: Vec::new(),
             v3: Vec::new(),
+            auto: Vec::new(),
         }
     }
 }
@@ -63,6 +67,8 @@ impl Harness {
         install_capture();
         let mut cfg = FleetConfig::loopback_ephemeral(setup.miners);
         cfg.faults = setup.faults.clone();
+        cfg.v3_miners = setup.v3.clone();
+        cfg.v3_port = 0;
         let fleet = Fleet::start(cfg).await.expect("fleet");
         let dir = tempfile::tempdir().expect("tempdir");
         let token_file = dir.path().join("token");
@@ -81,7 +87,10 @@ impl Harness {
             setup.admin,
             setup.webhook
         );
-        for (i, addr) in fleet.addrs().iter().enumerate() {
+        for (i, mut addr) in fleet.addrs().into_iter().enumerate() {
+            if setup.v3.contains(&i) {
+                addr = fleet.miner(i).and_then(|m| m.v3_addr()).expect("v3 listener");
+            }
             toml.push_str(&format!(
                 "[[miners]]\naddress = \"{addr}\"\nname = \"{}\"\n",
                 miner_name(i)
@@ -94,6 +103,9 @@ impl Harness {
             }
             if setup.v3.contains(&i) {
                 toml.push_str("protocol = \"v3\"\n");
+            }
+            if setup.auto.contains(&i) {
+                toml.push_str("protocol = \"auto\"\n");
             }
         }
         let config =

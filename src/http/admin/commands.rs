@@ -178,19 +178,21 @@ pub async fn run(state: &AdminState, body: Incoming, call: Call) -> Response<Bod
         );
         return json_error(StatusCode::CONFLICT, e.reason(), &e.message());
     }
-    if miner.protocol == crate::collector::Protocol::V3 {
-        let e = super::ExecError::UnsupportedProtocol;
-        finish(
-            state,
-            &call,
-            Some(miner),
-            &params,
-            "refused",
-            Some(e.reason()),
-            0,
-        );
-        return json_error(StatusCode::CONFLICT, e.reason(), &e.message());
-    }
+    let api = match state.api_for(miner) {
+        Ok(api) => api,
+        Err(e) => {
+            finish(
+                state,
+                &call,
+                Some(miner),
+                &params,
+                "refused",
+                Some(e.reason()),
+                0,
+            );
+            return json_error(StatusCode::CONFLICT, e.reason(), &e.message());
+        }
+    };
     let summary = serde_json::json!({
         "miner": miner.name,
         "address": miner.addr.to_string(),
@@ -204,7 +206,11 @@ pub async fn run(state: &AdminState, body: Incoming, call: Call) -> Response<Bod
             serde_json::from_str(&audit::redacted(&call.command, &params)).unwrap_or_default();
         return json(StatusCode::OK, &body);
     }
-    match state.sessions.exec(miner, &call.command, &params).await {
+    match state
+        .sessions
+        .exec(miner, api, &call.command, &params)
+        .await
+    {
         Ok(reply) => {
             state.app.collector.invalidate_info(&miner.addr);
             if call.command == "power_on" {

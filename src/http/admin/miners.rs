@@ -2,15 +2,16 @@
 //! address, and their write sessions (one per miner, each owning that
 //! miner's token). A miner not in the configuration cannot be commanded.
 
-use crate::client::{Client, SystemClock, WriteSession};
+use crate::client::detect::{v3_addr, Api};
+use crate::client::types::MinerStatus;
+use crate::client::v3::AnySessionPool;
+use crate::client::Client;
 use crate::collector::Protocol;
 use crate::config::MinerEntry;
 use crate::error::MinerError;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
 
 /// A miner as the admin API knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +69,9 @@ impl ExecError {
                     .into()
             }
             ExecError::UnsupportedProtocol => {
-                "this miner is configured for API v3; admin commands use API v2".into()
+                "this miner's API (protocol = \"auto\") is not detected yet; it is known \
+                 after the miner's first successful scrape"
+                    .into()
             }
             ExecError::Miner(e) => e.to_string(),
         }
@@ -132,70 +135,52 @@ fn same_addr(a: &MinerAddr, b: &MinerAddr) -> bool {
     a.port() == b.port() && a.host().eq_ignore_ascii_case(b.host())
 }
 
-/// Write sessions by miner, created on first use. A session is replaced
-/// when the configured password changes (on reload).
+/// Write sessions by miner, of either API, created on first use and
+/// replaced when the configured password changes (on reload).
 #[derive(Debug)]
 pub struct Sessions {
-    client: RwLock<Client>,
-    sessions: Mutex<HashMap<MinerAddr, (Secret, Arc<WriteSession>)>>,
+    client: Client,
+    pool: AnySessionPool,
 }
 
 impl Sessions {
     pub fn new(client: Client) -> Self {
         Sessions {
-            client: RwLock::new(client),
-            sessions: Mutex::new(HashMap::new()),
+            pool: AnySessionPool::new(client.clone()),
+            client,
         }
-    }
-
-    pub fn client(&self) -> Client {
-        self.client.read().map(|c| c.clone()).unwrap_or_default()
-    }
-
-    fn session(&self, addr: &MinerAddr, password: &Secret) -> Arc<WriteSession> {
-        let mut sessions = match self.sessions.lock() {
-            Ok(guard) => guard,
-            // The map stays consistent even if a holder panicked.
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some((known, session)) = sessions.get(addr) {
-            if known == password {
-                return session.clone();
-            }
-        }
-        let session = Arc::new(WriteSession::new(
-            self.client(),
-            addr.clone(),
-            password.clone(),
-            Arc::new(SystemClock),
-        ));
-        sessions.insert(addr.clone(), (password.clone(), session.clone()));
-        session
     }
 
     /// Drops sessions of miners no longer configured.
     pub fn retain(&self, directory: &Directory) {
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.retain(|addr, _| directory.contains_addr(addr));
+        let keep = directory.miners.iter().map(|m| m.addr.clone()).collect();
+        self.pool.retain(&keep);
+    }
+
+    /// The miner's run state through `api`'s read path.
+    pub async fn status(&self, miner: &AdminMiner, api: Api) -> Result<MinerStatus, MinerError> {
+        match api {
+            Api::V2 => self.client.status(&miner.addr).await,
+            Api::V3 => self.client.v3().status(&v3_addr(&miner.addr)).await,
         }
     }
 
-    /// Runs a writeable command on `miner` and returns its decrypted reply.
+    /// Runs a writeable command (a v2 name; mapped for v3 miners) on
+    /// `miner` through `api` and returns its decrypted reply.
     pub async fn exec(
         &self,
         miner: &AdminMiner,
+        api: Api,
         command: &str,
         params: &Map<String, Value>,
     ) -> Result<Value, ExecError> {
-        if miner.protocol == Protocol::V3 {
-            return Err(ExecError::UnsupportedProtocol);
-        }
         let password = miner
             .password
             .as_ref()
             .filter(|p| !p.is_empty())
             .ok_or(ExecError::NoPassword)?;
-        self.session(&miner.addr, password)
+        self.pool
+            .session(&miner.addr, api, password)
             .exec(command, params)
             .await
             .map_err(ExecError::Miner)

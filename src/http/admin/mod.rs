@@ -123,6 +123,23 @@ impl AdminState {
         state
     }
 
+    /// The API a miner's writes go through: as configured, or for `auto`
+    /// the one the collector detected.
+    fn api_for(&self, miner: &miners::AdminMiner) -> Result<crate::client::Api, ExecError> {
+        use crate::client::Api;
+        use crate::collector::Protocol;
+        match miner.protocol {
+            Protocol::V2 => Ok(Api::V2),
+            Protocol::V3 => Ok(Api::V3),
+            Protocol::Auto => self
+                .app
+                .collector
+                .detector()
+                .last_known(&miner.addr)
+                .ok_or(ExecError::UnsupportedProtocol),
+        }
+    }
+
     /// The configured miners now.
     pub fn directory(&self) -> Arc<Directory> {
         self.directory.read().map(|d| d.clone()).unwrap_or_default()

@@ -194,10 +194,10 @@ fn decide(
             0,
         );
     }
-    if miner.protocol == crate::collector::Protocol::V3 {
-        let reason = ExecError::UnsupportedProtocol.reason();
-        return finish(state, &job, "refused", Some(reason), 0);
-    }
+    let api = match state.api_for(miner) {
+        Ok(api) => api,
+        Err(e) => return finish(state, &job, "refused", Some(e.reason()), 0),
+    };
     let claim = {
         let mut guards = webhook.guards();
         if job.action == "power_off" {
@@ -234,7 +234,7 @@ fn decide(
         "alert": job.alert_id, "status": job.status.as_str(), "miner": job.miner_name,
         "action": job.action, "decision": "queued",
     });
-    tokio::spawn(act(state.clone(), job, miner.clone(), claim));
+    tokio::spawn(act(state.clone(), job, miner.clone(), api, claim));
     response
 }
 
@@ -244,6 +244,7 @@ async fn act(
     state: Arc<AdminState>,
     job: Job,
     miner: AdminMiner,
+    api: crate::client::Api,
     claim: Option<Option<PowerMark>>,
 ) {
     let Some(webhook) = &state.webhook else {
@@ -258,7 +259,7 @@ async fn act(
     if claim.is_some() {
         // A miner that is already off (by anyone) is not hit again. If
         // the status cannot be read, try the command anyway.
-        match state.sessions.client().status(&miner.addr).await {
+        match state.sessions.status(&miner, api).await {
             Ok(status) if status.btmineroff == Some(true) => {
                 release();
                 finish(&state, &job, "already_off", Some("status_btmineroff"), 0);
@@ -288,7 +289,8 @@ async fn act(
     if job.action == "power_off" {
         params.insert("respbefore".into(), Value::from("true"));
     }
-    let (result, attempts) = exec_with_retries(&state, webhook, &miner, &job.action, &params).await;
+    let (result, attempts) =
+        exec_with_retries(&state, webhook, &miner, api, &job.action, &params).await;
     match result {
         Ok(_) => {
             {
@@ -315,13 +317,14 @@ async fn exec_with_retries(
     state: &AdminState,
     webhook: &Webhook,
     miner: &AdminMiner,
+    api: crate::client::Api,
     action: &str,
     params: &Map<String, Value>,
 ) -> (Result<Value, ExecError>, u32) {
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
-        match state.sessions.exec(miner, action, params).await {
+        match state.sessions.exec(miner, api, action, params).await {
             Err(e) if attempt <= webhook.config.retries && e.certainly_not_run() => {
                 let pause = webhook
                     .retry_backoff
