@@ -34,3 +34,33 @@ pub const ENC_JSON_LOAD_ERR_MSG: &str = "enc json load err";
 pub const DEFAULT_PORT: u16 = 4028;
 /// A token is valid for 30 minutes.
 pub const TOKEN_LIFETIME_SECS: u64 = 30 * 60;
+
+/// The writeable commands of API v2 (vendor document v2.0.x): sent only
+/// inside the encrypted envelope after `get_token`.
+pub const WRITE_COMMANDS: &[&str] = &[
+    "power_off",
+    "power_on",
+    "restart_btminer",
+    "reboot",
+    "update_pools",
+    "set_led",
+    "set_low_power",
+    "set_high_power",
+    "set_normal_power",
+    "set_target_freq",
+    "adjust_power_limit",
+    "set_power_pct",
+    "set_zone",
+    "enable_btminer_fast_boot",
+    "disable_btminer_fast_boot",
+    "enable_web_pools",
+    "disable_web_pools",
+    "set_temp_offset",
+    "adjust_upfreq_speed",
+    "set_poweroff_cool",
+    "set_fan_zero_speed",
+    "update_pwd",
+    "net_config",
+    "factory_reset",
+    "pre_power_on",
+];

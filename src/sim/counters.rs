@@ -20,33 +20,7 @@ pub const READ_COMMANDS: &[&str] = &[
 ];
 
 /// Writeable commands, accepted only inside the encrypted envelope.
-pub const WRITE_COMMANDS: &[&str] = &[
-    "power_off",
-    "power_on",
-    "restart_btminer",
-    "reboot",
-    "update_pools",
-    "set_led",
-    "set_low_power",
-    "set_high_power",
-    "set_normal_power",
-    "set_target_freq",
-    "adjust_power_limit",
-    "set_power_pct",
-    "set_zone",
-    "enable_btminer_fast_boot",
-    "disable_btminer_fast_boot",
-    "enable_web_pools",
-    "disable_web_pools",
-    "set_temp_offset",
-    "adjust_upfreq_speed",
-    "set_poweroff_cool",
-    "set_fan_zero_speed",
-    "update_pwd",
-    "net_config",
-    "factory_reset",
-    "pre_power_on",
-];
+pub use crate::protocol::codes::WRITE_COMMANDS;
 
 /// Counter key of commands the miner does not know.
 pub const UNKNOWN: &str = "unknown";

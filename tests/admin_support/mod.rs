@@ -89,7 +89,10 @@ impl Harness {
         );
         for (i, mut addr) in fleet.addrs().into_iter().enumerate() {
             if setup.v3.contains(&i) {
-                addr = fleet.miner(i).and_then(|m| m.v3_addr()).expect("v3 listener");
+                addr = fleet
+                    .miner(i)
+                    .and_then(|m| m.v3_addr())
+                    .expect("v3 listener");
             }
             toml.push_str(&format!(
                 "[[miners]]\naddress = \"{addr}\"\nname = \"{}\"\n",

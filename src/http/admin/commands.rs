@@ -14,33 +14,7 @@ use std::net::SocketAddr;
 
 /// The writeable commands of API v2 (see the protocol notes), used to keep
 /// the `command` metric label bounded.
-pub const KNOWN_WRITE_COMMANDS: &[&str] = &[
-    "power_off",
-    "power_on",
-    "restart_btminer",
-    "reboot",
-    "update_pools",
-    "set_led",
-    "set_low_power",
-    "set_high_power",
-    "set_normal_power",
-    "set_target_freq",
-    "adjust_power_limit",
-    "set_power_pct",
-    "set_zone",
-    "enable_btminer_fast_boot",
-    "disable_btminer_fast_boot",
-    "enable_web_pools",
-    "disable_web_pools",
-    "set_temp_offset",
-    "adjust_upfreq_speed",
-    "set_poweroff_cool",
-    "set_fan_zero_speed",
-    "update_pwd",
-    "net_config",
-    "factory_reset",
-    "pre_power_on",
-];
+pub const KNOWN_WRITE_COMMANDS: &[&str] = crate::protocol::codes::WRITE_COMMANDS;
 
 /// Most parameters one command may carry.
 const MAX_PARAMS: usize = 32;
