@@ -11,6 +11,7 @@ use super::fault::Fault;
 use super::miner::{MinerState, PoolConfig, PowerMode};
 use super::model::{Flavour, Model};
 use super::server::MinerShared;
+use super::tokens::TokenGrant;
 use crate::secret::Secret;
 
 /// A handle on one miner of a running [`super::fleet::Fleet`]. Cheap to
@@ -127,6 +128,13 @@ impl MinerHandle {
     /// Expires every token the miner has issued.
     pub fn expire_tokens(&self) {
         self.shared.lock().tokens.expire_all();
+    }
+
+    /// The `get_token` challenges this miner has issued and still
+    /// remembers (up to 64 per client IP), oldest first per client. Read
+    /// only: for tests that check no derived key or sign ever leaks.
+    pub fn issued_challenges(&self) -> Vec<TokenGrant> {
+        self.shared.lock().tokens.issued()
     }
 
     /// How many times the miner received `command` (for encrypted

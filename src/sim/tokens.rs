@@ -122,6 +122,16 @@ impl TokenTable {
         }
     }
 
+    /// Every grant still remembered (live or expired, up to 64 per client
+    /// IP), so that tests can derive each key and sign the miner handed out.
+    pub fn issued(&self) -> Vec<TokenGrant> {
+        self.by_ip
+            .values()
+            .flatten()
+            .map(|t| t.grant.clone())
+            .collect()
+    }
+
     /// Live tokens held by all clients.
     pub fn live_count(&self, now: f64) -> usize {
         self.by_ip

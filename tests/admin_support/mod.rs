@@ -1,8 +1,11 @@
 //! Shared helpers of the admin API tests: a simulated fleet plus an
 //! exporter with the admin API on, both on loopback ephemeral ports; a
 //! minimal HTTP/1.1 client (raw TCP, so malformed headers can be sent); an
-//! audit-log capture; and a bounded polling wait.
+//! audit-log capture (or a TRACE capture of everything); a bounded polling
+//! wait; and a secret finder (`secrets`).
 #![allow(dead_code)]
+
+pub mod secrets;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -22,6 +25,8 @@ pub struct Harness {
     /// Unique per test: the audit lines of this test carry it.
     pub token_name: String,
     pub dir: tempfile::TempDir,
+    /// The bearer token of this exporter (`Setup::admin_token`).
+    pub token: String,
 }
 
 /// What to build.
@@ -41,6 +46,12 @@ pub struct Setup {
     pub v3: Vec<usize>,
     /// Miners configured `protocol = "auto"`.
     pub auto: Vec<usize>,
+    /// The miners' admin password (fleet and password file).
+    pub password: String,
+    /// The admin API's bearer token (written to the token file).
+    pub admin_token: String,
+    /// Overrides the admin API's request-body timeout (10 s).
+    pub body_timeout: Option<Duration>,
 }
 
 impl Setup {
@@ -54,6 +65,9 @@ impl Setup {
             no_password: Vec::new(),
             v3: Vec::new(),
             auto: Vec::new(),
+            password: "admin".into(),
+            admin_token: TOKEN.into(),
+            body_timeout: None,
         }
     }
 }
@@ -69,12 +83,13 @@ impl Harness {
         cfg.faults = setup.faults.clone();
         cfg.v3_miners = setup.v3.clone();
         cfg.v3_port = 0;
+        cfg.password = whatsminer_exporter::secret::Secret::new(setup.password.clone());
         let fleet = Fleet::start(cfg).await.expect("fleet");
         let dir = tempfile::tempdir().expect("tempdir");
         let token_file = dir.path().join("token");
-        std::fs::write(&token_file, format!("{TOKEN}\n")).expect("token file");
+        std::fs::write(&token_file, format!("{}\n", setup.admin_token)).expect("token file");
         let pw_file = dir.path().join("password");
-        std::fs::write(&pw_file, "admin\n").expect("password file");
+        std::fs::write(&pw_file, format!("{}\n", setup.password)).expect("password file");
         let token_name = format!("{test}-{}", std::process::id());
         let mut toml = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\n\
@@ -117,6 +132,9 @@ impl Harness {
         let mut settings = Settings::from_config(&config);
         if let Some(admin) = settings.admin.as_mut() {
             admin.retry_backoff = Duration::from_millis(20);
+            if let Some(timeout) = setup.body_timeout {
+                admin.body_timeout = timeout;
+            }
         }
         let exporter = Exporter::start(settings).await.expect("exporter");
         let admin = exporter.admin_addr().expect("admin API on");
@@ -126,6 +144,7 @@ impl Harness {
             admin,
             token_name,
             dir,
+            token: setup.admin_token,
         }
     }
 
@@ -135,7 +154,7 @@ impl Harness {
 
     /// An authenticated POST to the admin API.
     pub async fn post(&self, path: &str, body: &str) -> Reply {
-        let auth = format!("Bearer {TOKEN}");
+        let auth = format!("Bearer {}", self.token);
         request(
             self.admin,
             "POST",
@@ -311,6 +330,56 @@ fn install_capture() {
         let _ = tracing::subscriber::set_global_default(subscriber);
         buf
     });
+}
+
+static PLAIN: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+/// Replaces the audit capture, for this test binary, by one that records
+/// every event of every target down to TRACE, both as JSON (read with
+/// [`captured_lines`] and [`captured_text`]) and as plain text
+/// ([`captured_plain_text`]). Call it before the first [`Harness::start`];
+/// returns whether this capture is the one installed.
+pub fn install_trace_capture() -> bool {
+    CAPTURED.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        let json = Arc::new(Mutex::new(Vec::new()));
+        let plain = Arc::new(Mutex::new(Vec::new()));
+        let (json_writer, plain_writer) = (json.clone(), plain.clone());
+        let installed = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_span_list(true)
+                    .with_writer(move || CaptureWriter(json_writer.clone())),
+            )
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(move || CaptureWriter(plain_writer.clone())),
+            )
+            .try_init()
+            .is_ok();
+        if installed {
+            let _ = PLAIN.set(plain);
+        }
+        json
+    });
+    PLAIN.get().is_some()
+}
+
+/// Everything the plain-text layer of [`install_trace_capture`] wrote.
+pub fn captured_plain_text() -> String {
+    PLAIN
+        .get()
+        .and_then(|b| {
+            b.lock()
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).to_string())
+        })
+        .unwrap_or_default()
 }
 
 /// Every captured log line, as JSON (audit and otherwise).

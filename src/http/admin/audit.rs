@@ -1,7 +1,8 @@
 //! The audit trail: one structured log line (tracing target `audit`) per
 //! admin action, whether it ran, was refused or was only simulated. Secrets
 //! never reach it: parameters whose names look like a password or a token
-//! are dropped, and long values are cut.
+//! are dropped, URLs lose their `user:password@` part, and long values are
+//! cut.
 
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
@@ -88,7 +89,14 @@ pub fn redacted(command: &str, params: &Map<String, Value>) -> String {
         .map(|(k, v)| {
             let v = match v {
                 Value::String(s) => {
-                    Value::String(crate::error::truncate_for_log(s, MAX_LOGGED_VALUE))
+                    // Pool URLs may carry `user:password@`; strip it before
+                    // cutting, which could drop the `@` and keep the password.
+                    let s = if s.contains("://") {
+                        crate::collector::render::strip_url_credentials(s)
+                    } else {
+                        s.clone()
+                    };
+                    Value::String(crate::error::truncate_for_log(&s, MAX_LOGGED_VALUE))
                 }
                 other => other.clone(),
             };
@@ -119,6 +127,18 @@ mod tests {
         for secret in ["x1", "x2", "x3", "x4", "x5"] {
             assert!(!text.contains(secret), "{text}");
         }
+    }
+
+    #[test]
+    fn drops_passwords_inside_urls() {
+        let long_user = "u".repeat(200);
+        let params: Map<String, Value> = serde_json::from_str(&format!(
+            r#"{{"pool1":"stratum+tcp://w1:s3cr3t@pool:3333","pool2":"stratum+tcp://{long_user}:s3cr3t@p:1"}}"#
+        ))
+        .expect("json");
+        let text = redacted("update_pools", &params);
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("stratum+tcp://pool:3333"), "{text}");
     }
 
     #[test]
