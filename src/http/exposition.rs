@@ -15,6 +15,8 @@ const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Fleets larger than this are streamed (about 10 KiB of text per miner).
 const STREAM_ABOVE_MINERS: usize = 50;
 const STREAM_CHUNK_BYTES: usize = 256 * 1024;
+/// How long a streamed chunk may wait for a client that stopped reading.
+const CLIENT_STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The scrape deadline from the request headers and settings.
 pub fn scrape_budget(headers: &HeaderMap, default_timeout: Duration, margin: Duration) -> Duration {
@@ -59,12 +61,22 @@ pub async fn metrics(state: &Arc<AppState>, headers: &HeaderMap) -> Response<Bod
     // with a few chunks of buffer, instead of building it whole.
     let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(4);
     let self_metrics = state.telemetry.render();
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let sink_tx = tx.clone();
+        let mut stalled = false;
         let sink = Box::new(move |chunk: String| {
-            // A client that hung up drops the receiver; the rest of the
-            // render then goes nowhere, which is fine.
-            let _ = sink_tx.blocking_send(bytes::Bytes::from(chunk));
+            // A client that stops reading must not hold this thread for
+            // ever: give each chunk a bounded wait, then drop the rest (the
+            // client sees a cut answer, which Prometheus reports as failed).
+            if stalled {
+                return;
+            }
+            let send =
+                tokio::time::timeout(CLIENT_STALL_LIMIT, sink_tx.send(bytes::Bytes::from(chunk)));
+            if !matches!(runtime.block_on(send), Ok(Ok(()))) {
+                stalled = true;
+            }
         });
         let mut out = ExpositionWriter::streaming(STREAM_CHUNK_BYTES, sink);
         render_miners(&mut out, &snapshot.miners, SystemTime::now());

@@ -2,6 +2,7 @@
 //! accept loop, per-connection limits, slow-client timeouts and graceful
 //! shutdown. Routing lives in the callers.
 
+use super::write_timeout::WriteTimeout;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -31,6 +32,9 @@ pub struct ServerLimits {
     pub max_connections: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// A response write that makes no progress this long ends the
+    /// connection (a client that stopped reading).
+    pub write_stall_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -39,6 +43,7 @@ impl Default for ServerLimits {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
             shutdown_grace: Duration::from_secs(10),
+            write_stall_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -79,7 +84,10 @@ pub async fn serve(
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
             .max_buf_size(64 * 1024)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(
+                TokioIo::new(WriteTimeout::new(stream, limits.write_stall_timeout)),
+                service,
+            );
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
