@@ -90,6 +90,7 @@ fn quick_bench_reports_every_figure() {
     assert!(number(&report, "/commands/warmup_per_miner") > 3.0);
     assert_eq!(number(&report, "/render/miners"), 500.0);
     assert!(number(&report, "/render/median_ms") > 0.0);
+    assert!(number(&report, "/render/cpu_median_ms") > 0.0);
     assert!(number(&report, "/render/series") > 500.0 * 20.0);
 
     assert_eq!(number(&report, "/probe/requests"), 200.0);

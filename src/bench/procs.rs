@@ -1,7 +1,8 @@
 //! The benchmark's child processes and what the kernel tells about them:
 //! a guard that kills its child on drop (and a parent-death signal, so a
-//! killed benchmark leaves no orphan), CPU time and peak RSS read from
-//! `/proc`, the open-files limit, and a description of the machine.
+//! killed benchmark leaves no orphan), CPU time from the kernel's process
+//! and thread CPU clocks, memory from `/proc`, the open-files limit, and a
+//! description of the machine.
 
 use super::BenchError;
 use std::fs::File;
@@ -123,21 +124,54 @@ where
     }
 }
 
-/// CPU time (user + system, all threads) a process has used so far.
-/// Summing the threads' `schedstat` gives nanoseconds; `stat` ticks (10 ms)
-/// are the fallback. `None` where there is no `/proc`.
+/// CPU time (user + system) a process has used so far, threads that
+/// have exited included: the kernel's process CPU clock (nanoseconds),
+/// else `stat` ticks (10 ms). `None` where neither exists.
 pub fn cpu_time(pid: u32) -> Option<Duration> {
-    schedstat_sum(pid).or_else(|| stat_ticks(pid))
+    process_clock(pid).or_else(|| stat_ticks(pid))
 }
 
-fn schedstat_sum(pid: u32) -> Option<Duration> {
-    let mut total: u64 = 0;
-    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-        let path = entry.ok()?.path().join("schedstat");
-        let text = std::fs::read_to_string(path).ok()?;
-        total = total.saturating_add(text.split_whitespace().next()?.parse().ok()?);
+/// CPU time of the calling thread: a figure that a busy machine does not
+/// inflate the way it inflates wall time.
+#[cfg(target_os = "linux")]
+pub fn thread_cpu_time() -> Option<Duration> {
+    read_clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn thread_cpu_time() -> Option<Duration> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn process_clock(pid: u32) -> Option<Duration> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: writes one clockid_t we own; fails cleanly for a bad pid.
+    if unsafe { libc::clock_getcpuclockid(pid, &mut clock) } != 0 {
+        return None;
     }
-    Some(Duration::from_nanos(total))
+    read_clock(clock)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_clock(_pid: u32) -> Option<Duration> {
+    None
+}
+
+#[cfg(target_os = "linux")]
+fn read_clock(clock: libc::clockid_t) -> Option<Duration> {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes one timespec we own.
+    if unsafe { libc::clock_gettime(clock, &mut now) } != 0 {
+        return None;
+    }
+    let secs = u64::try_from(now.tv_sec).ok()?;
+    let nanos = u32::try_from(now.tv_nsec).ok()?;
+    Some(Duration::new(secs, nanos))
 }
 
 fn stat_ticks(pid: u32) -> Option<Duration> {
@@ -167,8 +201,17 @@ fn clock_ticks() -> u64 {
 
 /// Peak resident set size (`VmHWM`) of a process, in bytes.
 pub fn peak_rss(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// Current resident set size (`VmRSS`) of a process, in bytes.
+pub fn rss(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
@@ -249,6 +292,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn reads_own_cpu_time_and_rss() {
         if !Path::new("/proc/self/stat").exists() {
             eprintln!("NOTE: no /proc; skipping");
@@ -264,7 +308,13 @@ mod tests {
         let after = cpu_time(pid).expect("cpu time");
         assert!(after > before, "{before:?} -> {after:?}");
         assert!(stat_ticks(pid).is_some());
-        assert!(peak_rss(pid).expect("rss") > 1024 * 1024);
+        // Another process's clock too (the parent, always alive).
+        assert!(cpu_time(std::os::unix::process::parent_id()).is_some());
+        assert!(thread_cpu_time().expect("thread cpu") > Duration::ZERO);
+        // The peak never falls below a resident size read before it.
+        let resident = rss(pid).expect("rss");
+        assert!(resident > 1024 * 1024);
+        assert!(peak_rss(pid).expect("peak rss") >= resident);
     }
 
     #[test]

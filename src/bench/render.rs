@@ -24,6 +24,12 @@ pub struct RenderFigures {
     pub miners: usize,
     pub runs_ms: Vec<f64>,
     pub median_ms: f64,
+    /// CPU time of the rendering thread, median: unlike wall time, not
+    /// inflated by other load on the machine.
+    pub cpu_median_ms: f64,
+    /// CPU time when the output buffer is reused from the previous run:
+    /// what the page faults of a fresh buffer cost, by difference.
+    pub reused_buffer_cpu_median_ms: f64,
     pub exposition_bytes: usize,
     /// Sample lines (not `#` lines).
     pub series: usize,
@@ -118,27 +124,48 @@ fn replicate(source: &[MinerSnapshot], count: usize) -> Vec<MinerSnapshot> {
 /// included; one untimed warm-up run first.
 fn time_render(snapshots: &[MinerSnapshot], runs: usize) -> RenderFigures {
     let mut runs_ms = Vec::with_capacity(runs);
-    let mut exposition_bytes = 0;
-    let mut series = 0;
+    let mut cpu_ms = Vec::with_capacity(runs);
+    let mut reused_cpu_ms = Vec::with_capacity(runs);
+    let mut text = String::new();
     for run in 0..=runs {
-        let started = Instant::now();
-        let mut out = ExpositionWriter::with_capacity(capacity_hint(snapshots.len()));
-        render_miners(&mut out, snapshots, SystemTime::now());
-        let text = std::hint::black_box(out.finish());
-        let elapsed = started.elapsed();
+        let (fresh_wall, fresh_cpu, fresh_text) = render_once(snapshots, None);
+        let (_, reused_cpu, reused_text) = render_once(snapshots, Some(text));
+        text = reused_text;
         if run > 0 {
-            runs_ms.push(elapsed.as_secs_f64() * 1e3);
+            runs_ms.push(fresh_wall);
+            cpu_ms.push(fresh_cpu);
+            reused_cpu_ms.push(reused_cpu);
         }
-        exposition_bytes = text.len();
-        series = text.lines().filter(|l| !l.starts_with('#')).count();
+        drop(fresh_text);
     }
     RenderFigures {
         miners: snapshots.len(),
         median_ms: median(&runs_ms),
+        cpu_median_ms: median(&cpu_ms),
+        reused_buffer_cpu_median_ms: median(&reused_cpu_ms),
         runs_ms,
-        exposition_bytes,
-        series,
+        exposition_bytes: text.len(),
+        series: text.lines().filter(|l| !l.starts_with('#')).count(),
     }
+}
+
+/// One render as `/metrics` does it (into a fresh buffer) or into a reused
+/// one: wall ms, thread CPU ms, the text.
+fn render_once(snapshots: &[MinerSnapshot], reuse: Option<String>) -> (f64, f64, String) {
+    let cpu_before = super::procs::thread_cpu_time();
+    let started = Instant::now();
+    let mut out = match reuse {
+        Some(buffer) => ExpositionWriter::from_buffer(buffer),
+        None => ExpositionWriter::with_capacity(capacity_hint(snapshots.len())),
+    };
+    render_miners(&mut out, snapshots, SystemTime::now());
+    let text = std::hint::black_box(out.finish());
+    let wall = started.elapsed();
+    let cpu = super::procs::thread_cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before))
+        .unwrap_or_default();
+    (wall.as_secs_f64() * 1e3, cpu.as_secs_f64() * 1e3, text)
 }
 
 #[cfg(test)]

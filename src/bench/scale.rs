@@ -4,7 +4,7 @@
 
 use super::floor;
 use super::http::Connection;
-use super::procs::{cpu_time, peak_rss, wait_for, ChildGuard};
+use super::procs::{cpu_time, peak_rss, rss, wait_for, ChildGuard};
 use super::report::{FleetFigures, Series};
 use super::BenchError;
 use std::net::SocketAddr;
@@ -174,16 +174,26 @@ async fn scrape(fleet: &mut Running) -> Result<Scrape, BenchError> {
     })
 }
 
-/// One floor run from this process, with its own CPU time.
+/// One floor run from this process: the run, its own CPU time, and the
+/// simulator's.
 async fn floor_run(
     fleet: &Running,
     concurrency: usize,
-) -> Result<(floor::FloorRun, Duration), BenchError> {
+) -> Result<(floor::FloorRun, Duration, Duration), BenchError> {
     let me = std::process::id();
-    let before = cpu_time(me).ok_or_else(|| BenchError::new("cannot read own CPU time"))?;
+    let own = || cpu_time(me).ok_or_else(|| BenchError::new("cannot read own CPU time"));
+    let (before, sim_before) = (own()?, cpu_of(&fleet.sim)?);
     let run = floor::run(&fleet.miners, concurrency, SCRAPE_LIMIT).await;
-    let after = cpu_time(me).ok_or_else(|| BenchError::new("cannot read own CPU time"))?;
-    Ok((run, after.saturating_sub(before)))
+    let (after, sim_after) = (own()?, cpu_of(&fleet.sim)?);
+    Ok((
+        run,
+        after.saturating_sub(before),
+        sim_after.saturating_sub(sim_before),
+    ))
+}
+
+fn mib(bytes: Option<u64>) -> f64 {
+    bytes.unwrap_or(0) as f64 / 1048576.0
 }
 
 fn ms(d: Duration) -> f64 {
@@ -198,6 +208,7 @@ pub async fn measure(ctx: &Context, fleet: &mut Running) -> Result<FleetFigures,
     let mut e_wall = Vec::new();
     let mut e_cpu = Vec::new();
     let mut sim_cpu = Vec::new();
+    let mut sim_cpu_floor = Vec::new();
     let mut f_wall = Vec::new();
     let mut f_cpu = Vec::new();
     let mut wall_ratio = Vec::new();
@@ -207,33 +218,41 @@ pub async fn measure(ctx: &Context, fleet: &mut Running) -> Result<FleetFigures,
     let mut bytes = warmup.bytes;
     for _ in 0..ctx.runs {
         let s = scrape(fleet).await?;
-        let (f, f_cpu_time) = floor_run(fleet, ctx.concurrency).await?;
+        let (f, f_cpu_time, f_sim_cpu) = floor_run(fleet, ctx.concurrency).await?;
         up_min = up_min.min(s.up);
         ok_min = ok_min.min(f.ok);
         bytes = s.bytes;
         e_wall.push(ms(s.wall));
         e_cpu.push(ms(s.cpu));
         sim_cpu.push(ms(s.sim_cpu));
+        sim_cpu_floor.push(ms(f_sim_cpu));
         f_wall.push(ms(f.wall));
         f_cpu.push(ms(f_cpu_time));
         wall_ratio.push(ms(s.wall) / ms(f.wall).max(1e-6));
         cpu_ratio.push(ms(s.cpu) / ms(f_cpu_time).max(1e-6));
     }
     let exporter_cpu_ms = Series::new(e_cpu);
+    let floor_cpu_ms = Series::new(f_cpu);
+    let per_miner = |ms: f64| ms * 1e3 / n.max(1) as f64;
     Ok(FleetFigures {
         miners: n,
         up_miners_min: up_min,
         exposition_bytes: bytes,
         exporter_warmup_wall_ms: ms(warmup.wall),
         exporter_warmup_cpu_ms: ms(warmup.cpu),
-        exporter_cpu_us_per_miner: exporter_cpu_ms.median * 1e3 / n.max(1) as f64,
+        exporter_cpu_us_per_miner: per_miner(exporter_cpu_ms.median),
+        exporter_cpu_over_floor_us_per_miner: per_miner(
+            exporter_cpu_ms.median - floor_cpu_ms.median,
+        ),
         exporter_wall_ms: Series::new(e_wall),
         exporter_cpu_ms,
-        exporter_peak_rss_mib: peak_rss(fleet.exporter.pid()).unwrap_or(0) as f64 / 1048576.0,
+        exporter_peak_rss_mib: mib(peak_rss(fleet.exporter.pid())),
+        exporter_idle_rss_mib: mib(rss(fleet.exporter.pid())),
         floor_wall_ms: Series::new(f_wall),
-        floor_cpu_ms: Series::new(f_cpu),
+        floor_cpu_ms,
         floor_ok_exchanges_min: ok_min,
         sim_cpu_ms: Series::new(sim_cpu),
+        sim_cpu_floor_ms: Series::new(sim_cpu_floor),
         wall_ratio: Series::new(wall_ratio),
         cpu_ratio: Series::new(cpu_ratio),
     })
