@@ -5,6 +5,7 @@
 //! token) → client (typed commands) → collector (concurrent fleet scrape) →
 //! http (routes). The simulator and the CLI sit beside this flow.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod collector;

@@ -32,6 +32,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Exit 0 if an HTTP endpoint answers 2xx (for container health checks).
     Healthcheck(healthcheck::HealthcheckArgs),
+    /// Measure scrapes of a simulated fleet against a bare TCP client (the floor).
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Exit codes a shell script can act on.
@@ -67,10 +69,15 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Query(args) => miner_cmds::query(args).await,
             Command::Exec(args) => miner_cmds::exec(args).await,
-            Command::Serve(args) => serve::serve(args).await,
+            Command::Serve(args) => {
+                crate::bench::raise_nofile_limit();
+                serve::serve(args).await
+            }
             Command::Demo(args) => demo::demo(args).await,
             Command::Healthcheck(args) => healthcheck::healthcheck(args).await,
+            Command::Bench(args) => crate::bench::run(args).await,
             Command::Simulate(args) => {
+                crate::bench::raise_nofile_limit();
                 init_logging("info", false);
                 match crate::sim::run_simulate(args).await {
                     Ok(()) => exit::OK,

@@ -73,12 +73,18 @@ pub async fn exchange(
             let cleaned = clean_reply(&reply);
             if cleaned.is_empty() {
                 Err(ErrorKind::EmptyReply)
+            } else if cleaned.len() == reply.len() {
+                // The usual case: nothing to trim, no copy.
+                Ok(reply)
             } else {
                 Ok(cleaned.to_vec())
             }
         }
     }
 }
+
+/// How much the reply buffer grows by at least, per read.
+const READ_STEP: usize = 8 * 1024;
 
 async fn send_and_read(
     stream: &mut TcpStream,
@@ -90,36 +96,35 @@ async fn send_and_read(
         .write_all(request)
         .await
         .map_err(|e| io_error(e, 0))?;
-    // Read straight into the reply buffer (on the heap): a buffer inside
-    // this future would be allocated for every miner queued in a scrape.
+    // Read straight into the reply's spare capacity: a chunk array here
+    // would sit in every exchange future, and a fleet scrape creates
+    // thousands of those at once (16 KiB each was most of the RSS).
     loop {
-        if reply.capacity() - reply.len() < 4096 {
-            reply.reserve(reply.capacity().max(4096));
+        if reply.capacity() - reply.len() < READ_STEP / 2 {
+            reply.reserve(READ_STEP);
         }
-        let before = reply.len();
+        let start = reply.len();
         let n = stream
             .read_buf(reply)
             .await
-            .map_err(|e| io_error(e, before))?;
+            .map_err(|e| io_error(e, start))?;
         if n == 0 {
-            return if reply.len() > cap {
-                Err(ErrorKind::ReplyTooLarge { limit: cap })
-            } else {
-                Ok(())
-            };
+            return Ok(());
         }
         // Firmware ends a reply with NUL bytes; what follows the first NUL
         // is never part of it, so stop reading there rather than wait for a
         // close that a misbehaving miner may never send.
-        if let Some(nul) = reply[before..].iter().position(|&b| b == 0) {
-            reply.truncate(before + nul);
-            if reply.len() > cap {
-                return Err(ErrorKind::ReplyTooLarge { limit: cap });
-            }
-            return Ok(());
+        let nul = reply
+            .get(start..)
+            .and_then(|fresh| fresh.iter().position(|&b| b == 0));
+        if let Some(nul) = nul {
+            reply.truncate(start + nul);
         }
         if reply.len() > cap {
             return Err(ErrorKind::ReplyTooLarge { limit: cap });
+        }
+        if nul.is_some() {
+            return Ok(());
         }
     }
 }

@@ -143,3 +143,13 @@ fn clean_reply_edge_cases() {
     assert_eq!(clean_reply(b"\0abc"), b"");
     assert_eq!(clean_reply(b" \t{}\r\n"), b"{}");
 }
+
+#[test]
+fn exchange_future_stays_small() {
+    // A fleet scrape spawns one task per miner up front, each holding
+    // three exchange futures: a few KiB each, not a 16 KiB read buffer.
+    let limits = Limits::default();
+    let future = exchange("127.0.0.1:1".parse().unwrap(), b"{}", &limits);
+    let size = std::mem::size_of_val(&future);
+    assert!(size < 2048, "exchange future is {size} bytes");
+}

@@ -48,7 +48,9 @@ pub fn render_miners(out: &mut ExpositionWriter, miners: &[MinerSnapshot], now: 
     families::write_all(out, miners, now);
 }
 
-/// A size hint for the output buffer: ~8 KiB per miner.
+/// A size hint for the output buffer. A three-board miner with three
+/// pools renders ~10 KiB; reserving a little more avoids a grow-and-copy
+/// of the whole buffer, and pages never written cost no memory.
 pub fn capacity_hint(miners: usize) -> usize {
-    4096 + miners * 8192
+    4096 + miners * 12 * 1024
 }

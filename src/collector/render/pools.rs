@@ -1,8 +1,8 @@
 //! Pool families (`pools`), labelled by pool index, URL (credentials
 //! stripped) and worker.
 
-use super::families::{family, ok};
-use super::writer::{ExpositionWriter, MetricType::*};
+use super::families::ok;
+use super::writer::{base_labels, ExpositionWriter, MetricType, MetricType::*};
 use super::Gauge;
 use crate::client::types::Pool;
 use crate::collector::snapshot::MinerSnapshot;
@@ -21,95 +21,125 @@ pub fn strip_url_credentials(url: &str) -> String {
     }
 }
 
-fn each_pool(m: &MinerSnapshot, mut f: impl FnMut(&[(&str, &str)], &Pool)) {
-    if let Ok(pools) = &m.pools {
-        for (i, pool) in pools.0.iter().enumerate() {
-            let mut buf = itoa::Buffer::new();
-            let index = buf.format(pool.pool.unwrap_or(i as u64)).to_string();
-            let url = strip_url_credentials(pool.url.as_deref().unwrap_or(""));
-            let user = pool.user.as_deref().unwrap_or("");
-            f(&[("pool", &index), ("url", &url), ("user", user)], pool);
+/// The escaped `pool="..",url="..",user=".."` labels of each pool of each
+/// miner, built once per render: nine families share them, and escaping
+/// and stripping URLs per sample was a large part of the render time.
+fn pool_labels(miners: &[MinerSnapshot]) -> Vec<Vec<String>> {
+    miners
+        .iter()
+        .map(|m| match &m.pools {
+            Ok(pools) => pools
+                .0
+                .iter()
+                .enumerate()
+                .map(|(i, pool)| {
+                    let mut buf = itoa::Buffer::new();
+                    let index = buf.format(pool.pool.unwrap_or(i as u64));
+                    let url = strip_url_credentials(pool.url.as_deref().unwrap_or(""));
+                    let user = pool.user.as_deref().unwrap_or("");
+                    base_labels(&[("pool", index), ("url", &url), ("user", user)])
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        })
+        .collect()
+}
+
+/// Writes one pool family: `value` per pool of every miner; no header
+/// when no pool has a value.
+fn pool_family(
+    out: &mut ExpositionWriter,
+    miners: &[MinerSnapshot],
+    labels: &[Vec<String>],
+    name: &'static str,
+    kind: MetricType,
+    help: &str,
+    value: impl Fn(&Pool) -> Option<f64>,
+) {
+    let mut header_written = false;
+    for (m, miner_labels) in miners.iter().zip(labels) {
+        let Ok(pools) = &m.pools else { continue };
+        for (pool, prepared) in pools.0.iter().zip(miner_labels) {
+            if let Some(v) = value(pool) {
+                if !header_written {
+                    out.family(name, kind, help);
+                    header_written = true;
+                }
+                out.sample_prepared(m.target.label_string(), prepared, v);
+            }
         }
     }
 }
 
+/// Name, type, help, and the value of one pool.
+type PoolFamily = (
+    &'static str,
+    MetricType,
+    &'static str,
+    fn(&Pool) -> Option<f64>,
+);
+
 pub fn write_pools(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
-    family(
-        out,
-        miners,
-        "whatsminer_pool_up",
-        Gauge,
-        "1 if the pool's status is Alive.",
-        |m, e| each_pool(m, |l, p| e(l, p.alive().map(ok))),
-    );
-    family(
-        out,
-        miners,
-        "whatsminer_pool_stratum_active",
-        Gauge,
-        "1 if this pool is the active stratum connection.",
-        |m, e| each_pool(m, |l, p| e(l, p.stratum_active.gauge())),
-    );
-    family(
-        out,
-        miners,
-        "whatsminer_pool_priority",
-        Gauge,
-        "Pool priority (0 is first).",
-        |m, e| each_pool(m, |l, p| e(l, p.priority.gauge())),
-    );
-    family(
-        out,
-        miners,
-        "whatsminer_pool_shares_accepted_total",
-        Counter,
-        "Shares accepted by the pool.",
-        |m, e| each_pool(m, |l, p| e(l, p.accepted.gauge())),
-    );
-    family(
-        out,
-        miners,
-        "whatsminer_pool_shares_rejected_total",
-        Counter,
-        "Shares rejected by the pool.",
-        |m, e| each_pool(m, |l, p| e(l, p.rejected.gauge())),
-    );
-    family(
-        out,
-        miners,
-        "whatsminer_pool_shares_stale_total",
-        Counter,
-        "Stale shares.",
-        |m, e| each_pool(m, |l, p| e(l, p.stale.gauge())),
-    );
-    family(
-        out,
-        miners,
-        "whatsminer_pool_difficulty_accepted_total",
-        Counter,
-        "Sum of difficulty of accepted shares.",
-        |m, e| each_pool(m, |l, p| e(l, p.difficulty_accepted.gauge())),
-    );
-    family(
-        out,
-        miners,
-        "whatsminer_pool_stratum_difficulty",
-        Gauge,
-        "Current stratum difficulty.",
-        |m, e| each_pool(m, |l, p| e(l, p.stratum_difficulty.gauge())),
-    );
-    family(
-        out,
-        miners,
-        "whatsminer_pool_last_share_timestamp_seconds",
-        Gauge,
-        "Unix time of the last share sent to this pool.",
-        |m, e| {
-            each_pool(m, |l, p| {
-                e(l, p.last_share_time.gauge().filter(|t| *t > 0.0))
-            })
-        },
-    );
+    let labels = pool_labels(miners);
+    let families: [PoolFamily; 9] = [
+        (
+            "whatsminer_pool_up",
+            Gauge,
+            "1 if the pool's status is Alive.",
+            |p| p.alive().map(ok),
+        ),
+        (
+            "whatsminer_pool_stratum_active",
+            Gauge,
+            "1 if this pool is the active stratum connection.",
+            |p| p.stratum_active.gauge(),
+        ),
+        (
+            "whatsminer_pool_priority",
+            Gauge,
+            "Pool priority (0 is first).",
+            |p| p.priority.gauge(),
+        ),
+        (
+            "whatsminer_pool_shares_accepted_total",
+            Counter,
+            "Shares accepted by the pool.",
+            |p| p.accepted.gauge(),
+        ),
+        (
+            "whatsminer_pool_shares_rejected_total",
+            Counter,
+            "Shares rejected by the pool.",
+            |p| p.rejected.gauge(),
+        ),
+        (
+            "whatsminer_pool_shares_stale_total",
+            Counter,
+            "Stale shares.",
+            |p| p.stale.gauge(),
+        ),
+        (
+            "whatsminer_pool_difficulty_accepted_total",
+            Counter,
+            "Sum of difficulty of accepted shares.",
+            |p| p.difficulty_accepted.gauge(),
+        ),
+        (
+            "whatsminer_pool_stratum_difficulty",
+            Gauge,
+            "Current stratum difficulty.",
+            |p| p.stratum_difficulty.gauge(),
+        ),
+        (
+            "whatsminer_pool_last_share_timestamp_seconds",
+            Gauge,
+            "Unix time of the last share sent to this pool.",
+            |p| p.last_share_time.gauge().filter(|t| *t > 0.0),
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        pool_family(out, miners, &labels, name, kind, help, value);
+    }
 }
 
 #[cfg(test)]

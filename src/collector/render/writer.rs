@@ -4,8 +4,11 @@
 //! rendering must stay in the tens of milliseconds.
 
 /// Escapes a label value: backslash, double quote and newline.
+#[inline]
 pub fn escape_label_value(value: &str, out: &mut String) {
-    if !value.contains(['\\', '"', '\n']) {
+    // A byte scan: `str::contains` with a char set is several times slower
+    // on the short values this sees hundreds of thousands of times.
+    if !value.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
         out.push_str(value);
         return;
     }
@@ -84,6 +87,18 @@ impl ExpositionWriter {
         }
     }
 
+    /// Writes into `buffer` after clearing it, keeping its capacity: a
+    /// caller that reuses one buffer across scrapes saves the page faults
+    /// of a fresh multi-megabyte allocation each time.
+    pub fn from_buffer(mut buffer: String) -> Self {
+        buffer.clear();
+        ExpositionWriter {
+            out: buffer,
+            name: "",
+            sink: None,
+        }
+    }
+
     /// Starts a family: `# HELP` and `# TYPE` lines. Samples follow.
     pub fn family(&mut self, name: &'static str, kind: MetricType, help: &str) {
         self.name = name;
@@ -125,6 +140,26 @@ impl ExpositionWriter {
         self.maybe_flush();
     }
 
+    /// One sample whose extra labels are already escaped and joined
+    /// (`k="v",k2="v2"`): for labels shared by many families, such as a
+    /// pool's, escaped once per scrape instead of once per sample.
+    pub fn sample_prepared(&mut self, base_labels: &str, prepared: &str, value: f64) {
+        self.out.push_str(self.name);
+        if !base_labels.is_empty() || !prepared.is_empty() {
+            self.out.push('{');
+            self.out.push_str(base_labels);
+            if !base_labels.is_empty() && !prepared.is_empty() {
+                self.out.push(',');
+            }
+            self.out.push_str(prepared);
+            self.out.push('}');
+        }
+        self.out.push(' ');
+        push_value(value, &mut self.out);
+        self.out.push('\n');
+        self.maybe_flush();
+    }
+
     /// Appends text that is already in exposition format (self-metrics
     /// from the `prometheus` registry).
     pub fn append_raw(&mut self, text: &str) {
@@ -156,6 +191,7 @@ impl ExpositionWriter {
 }
 
 /// Formats a sample value: integers without a fraction, `NaN`, `+Inf`.
+#[inline]
 fn push_value(value: f64, out: &mut String) {
     if value.is_nan() {
         out.push_str("NaN");
@@ -225,6 +261,24 @@ mod tests {
         let chunks = chunks.lock().unwrap();
         assert!(chunks.len() > 5, "{}", chunks.len());
         assert_eq!(chunks.concat(), plain.finish());
+    }
+
+    #[test]
+    fn prepared_labels_match_escaped_ones() {
+        let base = base_labels(&[("miner", "m")]);
+        let extra = [("url", "a\"b"), ("user", "w\\1")];
+        let mut a = ExpositionWriter::with_capacity(64);
+        a.family("x", MetricType::Gauge, "h");
+        a.sample(&base, &extra, 1.5);
+        a.sample("", &extra, 2.0);
+        a.sample(&base, &[], 3.0);
+        let mut b = ExpositionWriter::with_capacity(64);
+        b.family("x", MetricType::Gauge, "h");
+        let prepared = base_labels(&extra);
+        b.sample_prepared(&base, &prepared, 1.5);
+        b.sample_prepared("", &prepared, 2.0);
+        b.sample_prepared(&base, "", 3.0);
+        assert_eq!(a.finish(), b.finish());
     }
 
     #[test]

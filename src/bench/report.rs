@@ -1,0 +1,255 @@
+//! The benchmark's report: the figures (serialised as JSON) and their
+//! rendering as a plain-text table or Markdown, with each figure checked
+//! against its target.
+
+use super::load::{PowerFigures, ProbeFigures};
+use super::procs::Machine;
+use super::render::{CommandCounts, RenderFigures};
+use serde::Serialize;
+
+/// Targets from the issue, judged at every fleet size.
+pub const TARGET_WALL_RATIO: f64 = 1.2;
+pub const TARGET_CPU_US_PER_MINER: f64 = 50.0;
+pub const TARGET_PEAK_RSS_MIB: f64 = 64.0;
+pub const TARGET_RENDER_MS: f64 = 50.0;
+
+/// Every measured value of one quantity, and their median.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Series {
+    pub runs: Vec<f64>,
+    pub median: f64,
+}
+
+impl Series {
+    pub fn new(runs: Vec<f64>) -> Series {
+        Series {
+            median: super::median(&runs),
+            runs,
+        }
+    }
+}
+
+/// Figures for one fleet size.
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetFigures {
+    pub miners: usize,
+    /// The fewest miners `up` in a measured scrape (should be all).
+    pub up_miners_min: usize,
+    pub exposition_bytes: usize,
+    /// The first scrape, which also fetches the slow info commands.
+    pub exporter_warmup_wall_ms: f64,
+    pub exporter_warmup_cpu_ms: f64,
+    pub exporter_wall_ms: Series,
+    pub exporter_cpu_ms: Series,
+    /// Median exporter CPU per scrape divided by the miners.
+    pub exporter_cpu_us_per_miner: f64,
+    /// (exporter CPU - floor CPU) per miner, medians: the exporter's own
+    /// work beyond the unavoidable TCP exchanges.
+    pub exporter_cpu_over_floor_us_per_miner: f64,
+    pub exporter_peak_rss_mib: f64,
+    /// Resident memory between scrapes, after the measured runs.
+    pub exporter_idle_rss_mib: f64,
+    pub floor_wall_ms: Series,
+    pub floor_cpu_ms: Series,
+    /// The fewest successful exchanges in a floor run (should be 3N).
+    pub floor_ok_exchanges_min: usize,
+    /// Simulator CPU during each exporter scrape and each floor run: it
+    /// shares the cores, and should cost the same in both.
+    pub sim_cpu_ms: Series,
+    pub sim_cpu_floor_ms: Series,
+    /// exporter / floor, pair by pair.
+    pub wall_ratio: Series,
+    pub cpu_ratio: Series,
+}
+
+/// Everything one benchmark run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub machine: Machine,
+    /// The command line that reproduces these figures.
+    pub command: String,
+    pub runs: usize,
+    pub concurrency: usize,
+    pub commands: CommandCounts,
+    pub render: RenderFigures,
+    pub fleets: Vec<FleetFigures>,
+    pub probe: Option<ProbeFigures>,
+    pub power: Option<PowerFigures>,
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        ""
+    } else {
+        " !"
+    }
+}
+
+const HEADER: [&str; 12] = [
+    "miners",
+    "up",
+    "scrape ms",
+    "floor ms",
+    "wall ratio",
+    "CPU ms",
+    "µs/miner",
+    "over floor",
+    "floor CPU ms",
+    "CPU ratio",
+    "peak RSS MiB",
+    "exposition KiB",
+];
+
+fn rows(report: &Report) -> Vec<Vec<String>> {
+    report
+        .fleets
+        .iter()
+        .map(|f| {
+            vec![
+                f.miners.to_string(),
+                format!("{}{}", f.up_miners_min, mark(f.up_miners_min == f.miners)),
+                format!("{:.1}", f.exporter_wall_ms.median),
+                format!("{:.1}", f.floor_wall_ms.median),
+                format!(
+                    "{:.2}{}",
+                    f.wall_ratio.median,
+                    mark(f.wall_ratio.median <= TARGET_WALL_RATIO)
+                ),
+                format!("{:.1}", f.exporter_cpu_ms.median),
+                format!(
+                    "{:.1}{}",
+                    f.exporter_cpu_us_per_miner,
+                    mark(f.exporter_cpu_us_per_miner <= TARGET_CPU_US_PER_MINER)
+                ),
+                format!("{:.1}", f.exporter_cpu_over_floor_us_per_miner),
+                format!("{:.1}", f.floor_cpu_ms.median),
+                format!("{:.2}", f.cpu_ratio.median),
+                format!(
+                    "{:.1}{}",
+                    f.exporter_peak_rss_mib,
+                    mark(f.exporter_peak_rss_mib <= TARGET_PEAK_RSS_MIB)
+                ),
+                format!("{:.0}", f.exposition_bytes as f64 / 1024.0),
+            ]
+        })
+        .collect()
+}
+
+fn extra_lines(report: &Report) -> Vec<String> {
+    let r = &report.render;
+    let c = &report.commands;
+    let mut lines = vec![
+        format!(
+            "render of {} miners: median {:.1} ms{} wall, {:.1} ms CPU ({:.1} ms CPU into a reused buffer; {} series, {:.1} MiB)",
+            r.miners,
+            r.median_ms,
+            mark(r.median_ms <= TARGET_RENDER_MS),
+            r.cpu_median_ms,
+            r.reused_buffer_cpu_median_ms,
+            r.series,
+            r.exposition_bytes as f64 / 1048576.0
+        ),
+        format!(
+            "commands per miner: warm-up scrape {:.1}, later scrapes {:.1} (info commands on later scrapes: {})",
+            c.warmup_per_miner, c.scrape_per_miner, c.info_commands_on_scrape
+        ),
+    ];
+    for f in &report.fleets {
+        lines.push(format!(
+            "{} miners: warm-up scrape {:.0} ms ({:.0} ms CPU); simulator CPU {:.0} ms per scrape, {:.0} ms per floor run; exporter RSS between scrapes {:.1} MiB",
+            f.miners,
+            f.exporter_warmup_wall_ms,
+            f.exporter_warmup_cpu_ms,
+            f.sim_cpu_ms.median,
+            f.sim_cpu_floor_ms.median,
+            f.exporter_idle_rss_mib
+        ));
+    }
+    if let Some(p) = &report.probe {
+        lines.push(format!(
+            "/probe: {:.0} req/s with {} clients ({} of {} ok, p50 {:.1} ms, p99 {:.1} ms)",
+            p.per_second, p.clients, p.ok, p.requests, p.latency_p50_ms, p.latency_p99_ms
+        ));
+    }
+    if let Some(p) = &report.power {
+        for phase in &p.phases {
+            lines.push(format!(
+                "{} over {} miners, {}: {:.0} ms ({} ok)",
+                phase.command,
+                p.miners,
+                if phase.concurrent {
+                    format!("{} at a time", p.concurrency)
+                } else {
+                    "sequential".to_string()
+                },
+                phase.elapsed_ms,
+                phase.ok
+            ));
+        }
+    }
+    lines
+}
+
+fn machine_line(report: &Report) -> String {
+    let m = &report.machine;
+    format!(
+        "machine: {} × {}, Linux {}, {} build; median of {} runs after 1 warm-up; concurrency {}",
+        m.nproc, m.cpu_model, m.kernel, m.build, report.runs, report.concurrency
+    )
+}
+
+/// A plain-text table for the terminal; `!` marks a missed target.
+pub fn table(report: &Report) -> String {
+    let rows = rows(report);
+    let widths: Vec<usize> = (0..HEADER.len())
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .chain([HEADER[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:>w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut out = vec![machine_line(report), String::new(), line(HEADER.to_vec())];
+    out.extend(
+        rows.iter()
+            .map(|r| line(r.iter().map(String::as_str).collect())),
+    );
+    out.push(String::new());
+    out.extend(extra_lines(report));
+    out.push(format!(
+        "µs/miner: exporter CPU per miner-scrape; over floor: the same less the floor's CPU\n\
+         targets: wall ratio ≤ {TARGET_WALL_RATIO}, ≤ {TARGET_CPU_US_PER_MINER} µs CPU per miner-scrape, \
+         peak RSS ≤ {TARGET_PEAK_RSS_MIB} MiB, render ≤ {TARGET_RENDER_MS} ms; ! = missed"
+    ));
+    out.join("\n") + "\n"
+}
+
+/// The same as Markdown, ready for BENCHMARKS.md.
+pub fn markdown(report: &Report) -> String {
+    let mut out = vec![
+        format!("`{}`", report.command),
+        String::new(),
+        machine_line(report),
+        String::new(),
+        format!("| {} |", HEADER.join(" | ")),
+        format!("|{}", "---:|".repeat(HEADER.len())),
+    ];
+    out.extend(
+        rows(report)
+            .iter()
+            .map(|r| format!("| {} |", r.join(" | "))),
+    );
+    out.push(String::new());
+    out.extend(extra_lines(report).into_iter().map(|l| format!("- {l}")));
+    out.join("\n") + "\n"
+}
