@@ -190,11 +190,16 @@ impl WriteSession {
         let value = match reply::encrypted_payload(&outer) {
             Some(payload) => {
                 let plain = credentials.decrypt_reply(payload).map_err(fail)?;
-                reply::parse_json(&plain).map_err(|_| {
-                    fail(ErrorKind::Decrypt(
-                        "decrypted reply is not JSON (wrong key?)".into(),
-                    ))
-                })?
+                // Garbage from a wrong key is sometimes valid JSON (a lone
+                // digit before a NUL); a real reply is always an object.
+                match reply::parse_json(&plain) {
+                    Ok(value @ Value::Object(_)) => value,
+                    _ => {
+                        return Err(fail(ErrorKind::Decrypt(
+                            "decrypted reply is not a JSON object (wrong key?)".into(),
+                        )))
+                    }
+                }
             }
             None => outer,
         };

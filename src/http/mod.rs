@@ -63,6 +63,11 @@ async fn route(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
                 text(StatusCode::SERVICE_UNAVAILABLE, "Not ready\n")
             }
         }
+        // Nothing to reload is the caller's mistake, not a server failure.
+        (&Method::POST | &Method::PUT, "/-/reload") if !state.can_reload() => text(
+            StatusCode::NOT_FOUND,
+            "no configuration file to reload (not started with serve --config)\n",
+        ),
         (&Method::POST | &Method::PUT, "/-/reload") => match state.reload().await {
             Ok(summary) => text(StatusCode::OK, format!("{summary}\n")),
             Err(e) => text(

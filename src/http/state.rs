@@ -110,6 +110,12 @@ impl AppState {
         }
     }
 
+    /// Whether there is a configuration file to reload (not so in the demo
+    /// or when the exporter is used as a library).
+    pub fn can_reload(&self) -> bool {
+        self.reloader.read().is_ok_and(|r| r.is_some())
+    }
+
     /// Runs the configured reload; the gauges say whether it worked.
     pub async fn reload(&self) -> Result<String, String> {
         let _one_at_a_time = self.reload_lock.lock().await;

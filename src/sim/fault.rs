@@ -224,10 +224,17 @@ fn entry_targets(
     let targets: Vec<usize> = if let Some(list) = &spec.miners {
         list.clone()
     } else if let Some(range) = &spec.range {
-        let (start, end) = range
+        let (start, end): (usize, usize) = range
             .split_once("..")
             .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
             .ok_or_else(|| invalid(format!("range {range:?} is not `start..end`")))?;
+        // Check before collecting: `0..4000000000` must not allocate 32 GB.
+        if end > miners {
+            return Err(invalid(format!(
+                "miner {} does not exist (fleet of {miners})",
+                end - 1
+            )));
+        }
         (start..end).collect()
     } else {
         let every = spec.every.unwrap_or(1);
@@ -322,6 +329,7 @@ mod tests {
             "[[fault]]\nkind = \"reset\"\n",
             "[[fault]]\nkind = \"reset\"\nminers = [0]\nrange = \"0..1\"\n",
             "[[fault]]\nkind = \"reset\"\nrange = \"a..b\"\n",
+            "[[fault]]\nkind = \"reset\"\nrange = \"0..4000000000\"\n",
             "[[fault]]\nkind = \"reset\"\nevery = 0\n",
             "[[fault]]\nkind = \"reset\"\nminers = [0]\ncolour = 1\n",
             "[[fault]]\nkind = \"overheat\"\nminers = [0]\nrate_c_per_sec = -1.0\n",

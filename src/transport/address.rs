@@ -34,6 +34,10 @@ impl MinerAddr {
             return Err(invalid());
         }
         if let Ok(sa) = text.parse::<SocketAddr>() {
+            // Port 0 is "any port" to bind, never a miner to connect to.
+            if sa.port() == 0 {
+                return Err(invalid());
+            }
             return Ok(Self::from_socket_addr(sa));
         }
         if let Ok(ip) = text
@@ -138,6 +142,8 @@ mod tests {
             "host:",
             "host:99999",
             "host:0",
+            "127.0.0.1:0",
+            "[::1]:0",
             "a b",
             "http://x",
             "x:y:z",
