@@ -44,6 +44,7 @@ fn settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
             timeout_margin: Duration::from_millis(500),
             mode: ScrapeMode::Live,
         },
+        admin: None,
     }
 }
 
