@@ -4,6 +4,7 @@
 //! [`SessionPool`] per phase so every figure includes the token fetch.
 
 use super::http::Connection;
+use super::procs::cpu_time;
 use super::{median, BenchError};
 use crate::client::{Client, SessionPool, SystemClock};
 use crate::secret::Secret;
@@ -114,6 +115,10 @@ pub struct PowerPhase {
     pub concurrent: bool,
     pub ok: usize,
     pub elapsed_ms: f64,
+    /// CPU of this process (the client: md5-crypt, AES) and of the
+    /// simulator (the miners' side of the same crypto) during the phase.
+    pub client_cpu_ms: f64,
+    pub sim_cpu_ms: f64,
 }
 
 /// The power test: off and on concurrently, then off and on sequentially.
@@ -128,6 +133,7 @@ pub struct PowerFigures {
 /// one by one; each phase is capped at `cap`.
 pub async fn power(
     miners: &[SocketAddr],
+    sim_pid: u32,
     password: &Secret,
     concurrency: usize,
     cap: Duration,
@@ -150,15 +156,24 @@ pub async fn power(
             password.clone(),
             Arc::new(SystemClock),
         ));
+        let cpu = || {
+            let own = cpu_time(std::process::id()).unwrap_or_default();
+            (own, cpu_time(sim_pid).unwrap_or_default())
+        };
+        let (client_before, sim_before) = cpu();
         let started = Instant::now();
         let ok = tokio::time::timeout(cap, run_phase(&pool, &miners, command, parallel))
             .await
             .map_err(|_| BenchError::new(format!("{command} did not finish within {cap:?}")))?;
+        let elapsed = started.elapsed();
+        let (client_after, sim_after) = cpu();
         phases.push(PowerPhase {
             command,
             concurrent: parallel > 1,
             ok,
-            elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
+            elapsed_ms: elapsed.as_secs_f64() * 1e3,
+            client_cpu_ms: client_after.saturating_sub(client_before).as_secs_f64() * 1e3,
+            sim_cpu_ms: sim_after.saturating_sub(sim_before).as_secs_f64() * 1e3,
         });
     }
     Ok(PowerFigures {
@@ -218,8 +233,10 @@ mod tests {
         let fleet = Fleet::start(FleetConfig::loopback_ephemeral(5))
             .await
             .expect("fleet");
+        // The fleet runs in this process: its CPU counts as the "simulator's".
         let figures = power(
             &fleet.addrs(),
+            std::process::id(),
             &Secret::new("admin"),
             3,
             Duration::from_secs(60),

@@ -216,8 +216,14 @@ pub async fn run_bench(args: &BenchArgs) -> Result<Report, BenchError> {
                 eprintln!("fleet of {n}: power off/on over {count} miners");
                 let miners = running.miners.get(..count).unwrap_or_default();
                 power = Some(
-                    load::power(miners, &password, ctx.concurrency, Duration::from_secs(300))
-                        .await?,
+                    load::power(
+                        miners,
+                        running.sim.pid(),
+                        &password,
+                        ctx.concurrency,
+                        Duration::from_secs(300),
+                    )
+                    .await?,
                 );
             }
         }

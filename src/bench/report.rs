@@ -174,7 +174,7 @@ fn extra_lines(report: &Report) -> Vec<String> {
     if let Some(p) = &report.power {
         for phase in &p.phases {
             lines.push(format!(
-                "{} over {} miners, {}: {:.0} ms ({} ok)",
+                "{} over {} miners, {}: {:.0} ms ({} ok; CPU {:.0} ms client, {:.0} ms simulator)",
                 phase.command,
                 p.miners,
                 if phase.concurrent {
@@ -183,7 +183,9 @@ fn extra_lines(report: &Report) -> Vec<String> {
                     "sequential".to_string()
                 },
                 phase.elapsed_ms,
-                phase.ok
+                phase.ok,
+                phase.client_cpu_ms,
+                phase.sim_cpu_ms
             ));
         }
     }
