@@ -1,6 +1,6 @@
 //! A minimal HTTP/1.1 GET client over raw TCP for the benchmark: keep-alive
-//! with `Content-Length` bodies (what the exporter sends), read-to-close
-//! otherwise. Enough to time `/metrics` and load `/probe` without pulling
+//! with `Content-Length` or chunked bodies (the exporter streams a large
+//! fleet's `/metrics` in chunks), read-to-close otherwise. Enough to time `/metrics` and load `/probe` without pulling
 //! an HTTP client crate into the build; every read is capped.
 
 use std::net::SocketAddr;
@@ -83,12 +83,22 @@ impl Connection {
             .write_all(request.as_bytes())
             .await
             .map_err(|e| format!("sending GET {path}: {e}"))?;
-        let (status, content_length, close, header_end) = self.read_head(&mut stream).await?;
+        let (status, framing, close, header_end) = self.read_head(&mut stream).await?;
         let mut body = self.pending.split_off(header_end);
         self.pending.clear();
-        match content_length {
-            Some(len) if len > max_body => return Err(format!("body of {len} bytes is too large")),
-            Some(len) => {
+        match framing {
+            Framing::Length(len) if len > max_body => {
+                return Err(format!("body of {len} bytes is too large"))
+            }
+            Framing::Chunked => {
+                let (decoded, rest) = read_chunked(&mut stream, body, max_body).await?;
+                body = decoded;
+                self.pending = rest;
+                if !close {
+                    self.stream = Some(stream);
+                }
+            }
+            Framing::Length(len) => {
                 body.reserve(len.saturating_sub(body.len()));
                 while body.len() < len {
                     if !read_some(&mut stream, &mut body, max_body).await? {
@@ -100,7 +110,7 @@ impl Connection {
                     self.stream = Some(stream);
                 }
             }
-            None => while read_some(&mut stream, &mut body, max_body).await? {},
+            Framing::Close => while read_some(&mut stream, &mut body, max_body).await? {},
         }
         Ok(Response { status, body })
     }
@@ -111,7 +121,7 @@ impl Connection {
     async fn read_head(
         &mut self,
         stream: &mut TcpStream,
-    ) -> Result<(u16, Option<usize>, bool, usize), String> {
+    ) -> Result<(u16, Framing, bool, usize), String> {
         loop {
             if let Some(end) = find(&self.pending, b"\r\n\r\n") {
                 let head = std::str::from_utf8(&self.pending[..end])
@@ -145,7 +155,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Status, `Content-Length` and `Connection: close` from a response head.
-fn parse_head(head: &str) -> Result<(u16, Option<usize>, bool), String> {
+fn parse_head(head: &str) -> Result<(u16, Framing, bool), String> {
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
     let status = status_line
@@ -155,6 +165,7 @@ fn parse_head(head: &str) -> Result<(u16, Option<usize>, bool), String> {
         .ok_or_else(|| format!("bad status line {status_line:?}"))?;
     let mut length = None;
     let mut close = false;
+    let mut chunked = false;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
@@ -169,10 +180,73 @@ fn parse_head(head: &str) -> Result<(u16, Option<usize>, bool), String> {
         } else if name.eq_ignore_ascii_case("connection") {
             close = value.eq_ignore_ascii_case("close");
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err("chunked responses are not supported".into());
+            if !value.eq_ignore_ascii_case("chunked") {
+                return Err(format!("unsupported Transfer-Encoding {value:?}"));
+            }
+            chunked = true;
         }
     }
-    Ok((status, length, close || length.is_none()))
+    let framing = match (chunked, length) {
+        (true, _) => Framing::Chunked,
+        (false, Some(len)) => Framing::Length(len),
+        (false, None) => Framing::Close,
+    };
+    Ok((status, framing, close || framing == Framing::Close))
+}
+
+/// How a response body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Length(usize),
+    Chunked,
+    Close,
+}
+
+/// Decodes a chunked body from `raw` (bytes after the head), reading more
+/// from `stream` as needed. Returns the body and any bytes past its end.
+async fn read_chunked(
+    stream: &mut TcpStream,
+    mut raw: Vec<u8>,
+    max_body: usize,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let mut body = Vec::new();
+    let mut at = 0;
+    loop {
+        let line_end = loop {
+            if let Some(i) = find(raw.get(at..).unwrap_or_default(), b"\r\n") {
+                break at + i;
+            }
+            if !read_some(stream, &mut raw, max_body + MAX_HEADER_BYTES).await? {
+                return Err("connection closed inside a chunk header".into());
+            }
+        };
+        let size_text = std::str::from_utf8(raw.get(at..line_end).unwrap_or_default())
+            .map_err(|_| "chunk size is not text".to_string())?;
+        let size_hex = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_hex, 16)
+            .map_err(|_| format!("bad chunk size {size_hex:?}"))?;
+        if body.len() + size > max_body {
+            return Err(format!("body larger than {max_body} bytes"));
+        }
+        let data_start = line_end + 2;
+        // The last chunk is followed by (no trailers and) one empty line.
+        let needed = data_start + size + 2;
+        while raw.len() < needed {
+            if !read_some(stream, &mut raw, max_body + MAX_HEADER_BYTES).await? {
+                return Err("connection closed inside a chunk".into());
+            }
+        }
+        body.extend_from_slice(raw.get(data_start..data_start + size).unwrap_or_default());
+        at = needed;
+        if size == 0 {
+            return Ok((body, raw.split_off(at)));
+        }
+        // Keep the buffer small: drop what has been consumed.
+        if at > 1 << 20 {
+            raw.drain(..at);
+            at = 0;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -182,12 +256,34 @@ mod tests {
     #[test]
     fn parses_the_head() {
         let (s, l, c) = parse_head("HTTP/1.1 200 OK\r\ncontent-length: 12\r\nx: y").unwrap();
-        assert_eq!((s, l, c), (200, Some(12), false));
+        assert_eq!((s, l, c), (200, Framing::Length(12), false));
         let (s, l, c) = parse_head("HTTP/1.1 404 Not Found\r\nConnection: close").unwrap();
-        assert_eq!((s, l, c), (404, None, true));
+        assert_eq!((s, l, c), (404, Framing::Close, true));
         assert!(parse_head("garbage").is_err());
-        assert!(parse_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked").is_err());
+        let (_, l, c) = parse_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked").unwrap();
+        assert_eq!((l, c), (Framing::Chunked, false));
+        assert!(parse_head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip").is_err());
         assert!(parse_head("HTTP/1.1 200 OK\r\nContent-Length: x").is_err());
+    }
+
+    #[tokio::test]
+    async fn decodes_a_chunked_body_and_keeps_the_rest() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;x=y\r\n, world\r\n0\r\n\r\n";
+            for part in reply.chunks(3) {
+                s.write_all(part).await.unwrap();
+                s.flush().await.unwrap();
+            }
+        });
+        let mut c = Connection::new(addr);
+        let r = c.get("/", &[], 1024, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, b"hello, world");
     }
 
     #[tokio::test]
