@@ -48,9 +48,21 @@ impl MinerAddr {
             return Ok(Self::from_socket_addr(SocketAddr::new(ip, default_port)));
         }
         let (host, port) = match text.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| invalid())?),
+            // Digits only: `u16::from_str` would also take `+4028`.
+            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                (h, p.parse::<u16>().map_err(|_| invalid())?)
+            }
+            Some(_) => return Err(invalid()),
             None => (text, default_port),
         };
+        // An IP in a form the std parser refused (a port with leading zeros)
+        // is still an IP: keep it literal, so equal addresses compare equal.
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            if port == 0 {
+                return Err(invalid());
+            }
+            return Ok(Self::from_socket_addr(SocketAddr::new(ip, port)));
+        }
         let host_ok = !host.is_empty()
             && host.len() <= 253
             && host
@@ -135,6 +147,15 @@ mod tests {
     }
 
     #[test]
+    fn one_address_written_two_ways_is_one_address() {
+        // Found by the miner_addr fuzz target: `+04433` made an IP a name.
+        let a: MinerAddr = "2.1.0.9:04433".parse().unwrap();
+        let b: MinerAddr = "2.1.0.9:4433".parse().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_string().parse::<MinerAddr>().unwrap(), a);
+    }
+
+    #[test]
     fn rejects_garbage_without_panicking() {
         for bad in [
             "",
@@ -144,6 +165,9 @@ mod tests {
             "host:0",
             "127.0.0.1:0",
             "[::1]:0",
+            "10.0.0.5:+4028",
+            "miner:+4028",
+            "miner:-1",
             "a b",
             "http://x",
             "x:y:z",
