@@ -1,0 +1,280 @@
+//! Soak: many scrapes of a big simulated fleet with a mix of faulty miners,
+//! through the HTTP `/metrics` of a started exporter, checking that memory
+//! and file descriptors stay flat. Opt-in (`#[ignore]`): run it with
+//! `scripts/soak`, which passes `--ignored --nocapture` and the knobs below.
+//!
+//! Knobs (environment): `SOAK_SCRAPES` (10000), `SOAK_MINUTES` (15, a hard
+//! stop whichever comes first), `SOAK_MINERS` (200), `SOAK_PARALLEL` (4
+//! scrapes in flight, like several Prometheus servers), `SOAK_REPORT` (a
+//! file to write the figures to).
+//!
+//! Figures are for the whole test process, simulator included: a leak on
+//! either side shows. Both measurements are taken with no scrape in flight
+//! and after a pause that lets the simulator's lingering connections close.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use whatsminer_exporter::client::ClientConfig;
+use whatsminer_exporter::collector::{CollectorConfig, MinerTarget, Protocol};
+use whatsminer_exporter::exporter::{Exporter, Settings};
+use whatsminer_exporter::http::{ScrapeMode, ScrapeSettings};
+use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig, ServerLimits};
+use whatsminer_exporter::transport::{Limits, MinerAddr};
+
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The faults handed out, in turn, to the faulty miners, with the reason
+/// each must show (`None`: the miner must still be up).
+fn fault_mix() -> Vec<(Fault, Option<&'static str>)> {
+    vec![
+        (Fault::ApiDisabled, Some("connect_refused")),
+        (Fault::NoReply, Some("timeout")),
+        (Fault::Reset, Some("connection_reset")),
+        (Fault::Truncated, Some("invalid_json")),
+        (Fault::TrailingNuls, None),
+        (Fault::Oversized(256 * 1024), Some("reply_too_large")),
+        (Fault::WrongShape, Some("unexpected_shape")),
+        (Fault::NumbersAsStrings, None),
+        (Fault::StatusError, Some("miner_error")),
+        (Fault::OverMaxConnect, Some("over_max_connect")),
+        (Fault::SlowDrip, Some("timeout")),
+    ]
+}
+
+fn vm_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+/// One `/metrics` scrape: its duration and the `whatsminer_up` values by miner.
+async fn scrape(addr: SocketAddr) -> (Duration, BTreeMap<String, (bool, String)>) {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    stream.write_all(request).await.expect("send");
+    let mut body = Vec::with_capacity(2 << 20);
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut body))
+        .await
+        .expect("scrape answered")
+        .expect("read");
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.starts_with("HTTP/1.1 200"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    let mut miners = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("whatsminer_up{miner=\"") {
+            let (name, value) = rest.split_once("\"} ").unwrap_or(("", ""));
+            miners
+                .entry(name.to_string())
+                .or_insert((false, String::new()))
+                .0 = value == "1";
+        } else if let Some(rest) = line.strip_prefix("whatsminer_down_reason{miner=\"") {
+            let (name, rest) = rest.split_once("\",reason=\"").unwrap_or(("", ""));
+            let reason = rest.split('"').next().unwrap_or("").to_string();
+            miners
+                .entry(name.to_string())
+                .or_insert((false, String::new()))
+                .1 = reason;
+        }
+    }
+    (elapsed, miners)
+}
+
+/// Waits for in-flight scrapes to end and the simulator's lingering
+/// connections to close, then measures.
+async fn settle_and_measure() -> (u64, usize) {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    (vm_rss_kib(), open_fds())
+}
+
+#[test]
+#[ignore = "soak: minutes long; run scripts/soak"]
+fn soak_fleet_scrapes_keep_memory_and_descriptors_flat() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(soak());
+}
+
+async fn soak() {
+    let scrapes = knob("SOAK_SCRAPES", 10_000);
+    let budget = Duration::from_secs(knob("SOAK_MINUTES", 15) * 60);
+    let miners = knob("SOAK_MINERS", 200) as usize;
+    let parallel = knob("SOAK_PARALLEL", 4).max(1);
+    let warmup = (scrapes / 10).clamp(50, 500);
+
+    let mix = fault_mix();
+    let faulty = miners / 20;
+    let mut cfg = FleetConfig::loopback_ephemeral(miners);
+    cfg.limits = ServerLimits {
+        no_reply_hold: Duration::from_secs(1),
+        ..ServerLimits::default()
+    };
+    // Spread the faulty miners over the fleet: every 20th miner.
+    let mut expected: BTreeMap<String, Option<&'static str>> = BTreeMap::new();
+    for k in 0..faulty {
+        let index = k * 20 + 7;
+        let (fault, reason) = mix[k % mix.len()].clone();
+        cfg.faults.push((index, fault));
+        expected.insert(format!("m{index:03}"), reason);
+    }
+    let fleet = Fleet::start(cfg).await.expect("fleet starts");
+    let targets = fleet
+        .addrs()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let name = Some(format!("m{i:03}"));
+            Arc::new(MinerTarget::new(
+                MinerAddr::from_socket_addr(*a),
+                name,
+                Vec::new(),
+                Protocol::V2,
+            ))
+        })
+        .collect();
+    let exporter = Exporter::start(Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        targets,
+        collector: CollectorConfig {
+            concurrency: 64,
+            info_refresh: Duration::from_secs(120),
+            fetch_info: true,
+            client: ClientConfig {
+                limits: Limits {
+                    connect_timeout: Duration::from_millis(500),
+                    deadline: Duration::from_millis(700),
+                    max_reply_bytes: 128 * 1024,
+                },
+                read_retries: 1,
+                retry_backoff: Duration::from_millis(20),
+            },
+        },
+        scrape: ScrapeSettings {
+            default_timeout: Duration::from_secs(3),
+            timeout_margin: Duration::from_millis(500),
+            mode: ScrapeMode::Live,
+        },
+        admin: None,
+    })
+    .await
+    .expect("exporter starts");
+    let addr = exporter.metrics_addr();
+
+    let started = Instant::now();
+    let mut done = 0u64;
+    let mut durations = Vec::with_capacity(scrapes as usize);
+    let mut healthy_up = 0u64;
+    let mut healthy_seen = 0u64;
+    let mut wrong_reason: BTreeMap<String, u64> = BTreeMap::new();
+    let mut warm: Option<(u64, usize, u64)> = None;
+    // (scrapes done, RSS KiB) every 30 s, unsettled: the trend tells a
+    // plateau from a leak.
+    let mut series: Vec<(u64, u64)> = Vec::new();
+    let mut next_sample = Duration::from_secs(30);
+    while done < scrapes && started.elapsed() < budget {
+        let batch = parallel.min(scrapes - done);
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..batch {
+            set.spawn(scrape(addr));
+        }
+        while let Some(joined) = set.join_next().await {
+            let (took, seen) = joined.expect("scrape task");
+            durations.push(took);
+            for (name, (up, reason)) in &seen {
+                match expected.get(name) {
+                    None => {
+                        healthy_seen += 1;
+                        healthy_up += u64::from(*up);
+                    }
+                    Some(want) => {
+                        let ok = match want {
+                            None => *up,
+                            Some(r) => !up && reason == r,
+                        };
+                        if !ok {
+                            *wrong_reason.entry(format!("{name}:{reason}")).or_default() += 1;
+                        }
+                    }
+                }
+            }
+            assert_eq!(seen.len(), miners, "every miner in every scrape");
+        }
+        done += batch;
+        if started.elapsed() >= next_sample {
+            next_sample += Duration::from_secs(30);
+            series.push((done, vm_rss_kib()));
+            eprintln!(
+                "soak: {done} scrapes, {:.0} s, RSS {} KiB, {} fds",
+                started.elapsed().as_secs_f64(),
+                vm_rss_kib(),
+                open_fds()
+            );
+        }
+        if warm.is_none() && done >= warmup {
+            let (rss, fds) = settle_and_measure().await;
+            warm = Some((rss, fds, done));
+        }
+    }
+    let (rss_end, fds_end) = settle_and_measure().await;
+    let (rss_warm, fds_warm, warm_at) = warm.expect("the soak got past its warm-up");
+    durations.sort();
+    let pct = |p: f64| durations[((durations.len() - 1) as f64 * p) as usize];
+    let report = format!(
+        "soak: {done} scrapes of {miners} miners ({faulty} faulty, {parallel} in flight) in {:.0} s\n\
+         scrape duration: p50 {:?}, p99 {:?}, max {:?}\n\
+         RSS: {rss_warm} KiB after warm-up ({warm_at} scrapes), {rss_end} KiB at the end ({:+.1}%)\n\
+         open fds: {fds_warm} after warm-up, {fds_end} at the end\n\
+         healthy miners up: {healthy_up}/{healthy_seen}; faulty miners with a wrong state: {wrong_reason:?}\n\
+         RSS (KiB) by scrapes done, unsettled: {series:?}\n",
+        started.elapsed().as_secs_f64(),
+        pct(0.5),
+        pct(0.99),
+        durations.last().copied().unwrap_or_default(),
+        (rss_end as f64 / rss_warm as f64 - 1.0) * 100.0,
+    );
+    println!("{report}");
+    if let Ok(path) = std::env::var("SOAK_REPORT") {
+        std::fs::write(path, &report).expect("write report");
+    }
+    assert!(
+        rss_end as f64 <= rss_warm as f64 * 1.10,
+        "RSS grew: {report}"
+    );
+    assert!(fds_end <= fds_warm + 4, "descriptors grew: {report}");
+    // Healthy miners may rarely miss a deadline on a loaded machine.
+    assert!(healthy_up as f64 >= healthy_seen as f64 * 0.99, "{report}");
+    let wrong: u64 = wrong_reason.values().sum();
+    assert!(
+        wrong as f64 <= (done * faulty as u64) as f64 * 0.01,
+        "{report}"
+    );
+    exporter.shutdown().await;
+    fleet.shutdown().await;
+}
