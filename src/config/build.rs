@@ -196,8 +196,18 @@ pub(crate) fn log(ctx: &Ctx, raw: &RawLog) -> Result<LogConfig, ConfigError> {
 
 /// A plain level must be a real level name: `EnvFilter` would take a typo
 /// like `inf` as a target name and silently log nothing useful.
-fn check_log_filter(filter: &str) -> Result<(), String> {
+///
+/// The filter must be ASCII: tracing-subscriber 0.3's directive parser slices
+/// the text at byte offsets and panics inside a multi-byte character (found
+/// by the `config` fuzz target). Targets and levels are ASCII anyway.
+pub(crate) fn check_log_filter(filter: &str) -> Result<(), String> {
     const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
+    if !filter.is_ascii() {
+        return Err(format!(
+            "invalid tracing filter {:?}: only ASCII characters are allowed",
+            crate::error::truncate_for_log(filter, 40)
+        ));
+    }
     let is_single_word = !filter.contains(['=', ',', '[', ':']);
     if is_single_word && !LEVELS.contains(&filter.trim().to_ascii_lowercase().as_str()) {
         return Err(format!(

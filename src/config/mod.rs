@@ -28,6 +28,11 @@ pub use crate::collector::target::Protocol;
 pub use crate::transport::MinerAddr;
 pub use error::{ConfigError, ConfigErrorKind, Place};
 
+/// Checks a `[log] level` value (also used for `--log-level`).
+pub fn check_log_filter(filter: &str) -> Result<(), String> {
+    build::check_log_filter(filter)
+}
+
 use crate::secret::Secret;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

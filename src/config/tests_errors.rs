@@ -190,6 +190,15 @@ fn bad_durations_and_words() {
         e.starts_with("exporter.toml:4:9: log.level: unknown log level \"verbose\""),
         "{e}"
     );
+    // Found by the `config` fuzz target: tracing-subscriber panicked on it.
+    let e = error_of(&format!(
+        "{MINER}[log]\nlevel = \"in>>[ould rf ]  ,,G,,,,,02,,3,3,, \u{508}\u{7fb}[[% w2\"\n"
+    ));
+    assert!(
+        e.starts_with("exporter.toml:4:9: log.level: invalid tracing filter"),
+        "{e}"
+    );
+    assert!(e.contains("only ASCII"), "{e}");
     let e = error_of(&format!("{MINER}[server]\nlisten = \"example.com:80\"\n"));
     assert!(
         e.starts_with("exporter.toml:4:10: server.listen: invalid listen address"),
