@@ -97,6 +97,36 @@ impl V3Client {
         retry: bool,
     ) -> Result<Reply, MinerError> {
         let fail = |kind| MinerError::new(miner.to_string(), command, kind);
+        let bytes = self.exchange(miner, command, request, retry).await?;
+        let reply = parse_reply(&bytes).map_err(fail)?;
+        if reply.is_ok() {
+            Ok(reply)
+        } else {
+            Err(fail(code_error(reply.code, &reply.msg)))
+        }
+    }
+
+    /// A read command's reply payload as received (framing removed), even
+    /// an error reply: for `query --raw`.
+    pub async fn raw(
+        &self,
+        miner: &MinerAddr,
+        command: &str,
+        param: Option<&Value>,
+    ) -> Result<Vec<u8>, MinerError> {
+        self.exchange(miner, command, &read_request(command, param), true)
+            .await
+    }
+
+    /// One framed exchange, retried as [`V3Client::request`] says.
+    async fn exchange(
+        &self,
+        miner: &MinerAddr,
+        command: &str,
+        request: &[u8],
+        retry: bool,
+    ) -> Result<Vec<u8>, MinerError> {
+        let fail = |kind| MinerError::new(miner.to_string(), command, kind);
         let limits = self.config.limits;
         let addr = match tokio::time::timeout(limits.connect_timeout, miner.resolve()).await {
             Ok(resolved) => resolved.map_err(fail)?,
@@ -129,12 +159,7 @@ impl V3Client {
                 Err(kind) => return Err(fail(kind)),
             }
         };
-        let reply = parse_reply(&bytes).map_err(fail)?;
-        if reply.is_ok() {
-            Ok(reply)
-        } else {
-            Err(fail(code_error(reply.code, &reply.msg)))
-        }
+        Ok(bytes)
     }
 
     /// A read command's `msg`.
