@@ -67,7 +67,9 @@ impl InfoCache {
         }
     }
 
-    fn due(&self, addr: &MinerAddr, api: Api, interval: Duration) -> bool {
+    /// Whether `addr`'s entry needs a refresh: missing, stale, read over
+    /// another API, or older than its jittered interval.
+    pub fn is_due(&self, addr: &MinerAddr, api: Api, interval: Duration) -> bool {
         let Ok(map) = self.entries.lock() else {
             return false;
         };
@@ -91,7 +93,7 @@ impl InfoCache {
         interval: Duration,
     ) -> Option<Arc<InfoSnapshot>> {
         let api = route.api();
-        if !self.due(&target.addr, api, interval) {
+        if !self.is_due(&target.addr, api, interval) {
             return self.cached(&target.addr);
         }
         let client = bounded(client, deadline);
@@ -216,7 +218,7 @@ mod tests {
     fn a_change_of_api_makes_the_entry_due() {
         let cache = InfoCache::default();
         let addr: MinerAddr = "127.0.0.1:3".parse().unwrap();
-        assert!(cache.due(&addr, Api::V2, Duration::from_secs(600)));
+        assert!(cache.is_due(&addr, Api::V2, Duration::from_secs(600)));
         cache.entries.lock().unwrap().insert(
             addr.clone(),
             Entry {
@@ -226,8 +228,8 @@ mod tests {
                 ..Entry::default()
             },
         );
-        assert!(!cache.due(&addr, Api::V2, Duration::from_secs(600)));
-        assert!(cache.due(&addr, Api::V3, Duration::from_secs(600)));
+        assert!(!cache.is_due(&addr, Api::V2, Duration::from_secs(600)));
+        assert!(cache.is_due(&addr, Api::V3, Duration::from_secs(600)));
     }
 
     #[test]

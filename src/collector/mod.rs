@@ -7,6 +7,8 @@
 //! Slow-changing data (`devdetails`, `get_version`, `get_psu`,
 //! `get_error_code`, `status`, `get_miner_info`) is cached per miner and
 //! refreshed rarely, with jitter so a big fleet does not refresh all at once.
+//! A fleet scrape fetches it inline only in the first half of its budget;
+//! later, it is put off to a background refresh ([`deferred`]).
 //!
 //! Each miner is scraped in the API its target names, or (`auto`) the one
 //! the [`ProtocolDetector`] found. API v3 miners give the same typed data
@@ -14,6 +16,7 @@
 //! `get.device.info` for the slow data), so they produce the same metric
 //! names; `MinerSnapshot::protocol` says which API was spoken.
 
+pub mod deferred;
 pub mod info;
 pub mod render;
 pub mod snapshot;
@@ -63,6 +66,7 @@ pub struct Collector {
     info: info::InfoCache,
     last_success: Mutex<std::collections::HashMap<crate::transport::MinerAddr, SystemTime>>,
     detector: ProtocolDetector,
+    deferred: deferred::DeferredInfo,
 }
 
 impl Collector {
@@ -74,7 +78,13 @@ impl Collector {
             config: RwLock::new(config),
             last_success: Mutex::default(),
             detector: ProtocolDetector::default(),
+            deferred: deferred::DeferredInfo::default(),
         }
+    }
+
+    /// Slow-data refreshes put off to the background (see [`deferred`]).
+    pub fn deferred_info(&self) -> &deferred::DeferredInfo {
+        &self.deferred
     }
 
     /// The per-miner cache of detected APIs (`protocol = "auto"` targets).
@@ -122,6 +132,7 @@ impl Collector {
         let keep: std::collections::HashSet<_> = targets.iter().map(|t| t.addr.clone()).collect();
         self.info.retain(&keep);
         self.detector.retain(&keep);
+        self.deferred.retain(&keep);
         if let Ok(mut m) = self.last_success.lock() {
             m.retain(|k, _| keep.contains(k));
         }
@@ -150,6 +161,8 @@ impl Collector {
         // by concurrency, not by fleet size. The semaphore still bounds the
         // total when several scrapes (Prometheus HA pairs, /probe) overlap.
         let workers = self.config().concurrency.clamp(1, targets.len().max(1));
+        // Past half of the budget, a due info refresh waits for the background.
+        let inline_info_until = started + deadline.saturating_duration_since(started) / 2;
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let shared_targets: Arc<[Arc<MinerTarget>]> = targets.into();
         let mut tasks = tokio::task::JoinSet::new();
@@ -168,7 +181,10 @@ impl Collector {
                     let permit =
                         tokio::time::timeout_at(deadline, semaphore.clone().acquire_owned()).await;
                     let snapshot = match permit {
-                        Ok(Ok(_permit)) => this.scrape_miner(target, deadline).await,
+                        Ok(Ok(_permit)) => {
+                            this.scrape_one(target, deadline, Some(inline_info_until))
+                                .await
+                        }
                         _ => this.failed_snapshot(
                             target,
                             ErrorKind::DeadlineExceeded,
@@ -206,15 +222,72 @@ impl Collector {
                 })
             })
             .collect();
+        let duration = started.elapsed();
+        self.spawn_deferred_info(semaphore);
         FleetSnapshot {
             miners,
             started_at: Some(started_at),
-            duration: started.elapsed(),
+            duration,
         }
     }
 
-    /// Scrapes one miner, never past `deadline`.
+    /// Refreshes, in the background, the slow data that scrapes put off:
+    /// a quarter of the scrape concurrency at a time, each under a permit
+    /// of the fleet semaphore, so scrapes keep most of the slots.
+    fn spawn_deferred_info(self: &Arc<Self>, semaphore: Arc<Semaphore>) {
+        let Some(batch) = self.deferred.start() else {
+            return;
+        };
+        tracing::debug!(
+            miners = batch.len(),
+            "refreshing put-off slow data in the background"
+        );
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let config = this.config();
+            let client = this.client();
+            // Three rounds of two commands (v2), each within the command deadline.
+            let per_miner = client.config().limits.deadline * 4;
+            let in_flight = (config.concurrency / 4).max(1);
+            let mut set = tokio::task::JoinSet::new();
+            for (target, route) in batch {
+                while set.len() >= in_flight {
+                    set.join_next().await;
+                }
+                let (this, client, semaphore) =
+                    (Arc::clone(&this), client.clone(), semaphore.clone());
+                let interval = config.info_refresh;
+                set.spawn(async move {
+                    let Ok(_permit) = semaphore.acquire_owned().await else {
+                        return;
+                    };
+                    let deadline = Instant::now() + per_miner;
+                    this.info
+                        .get_or_refresh(&client, &target, &route, deadline, interval)
+                        .await;
+                    this.deferred.count_refresh();
+                });
+            }
+            while set.join_next().await.is_some() {}
+            this.deferred.finish();
+        });
+    }
+
+    /// Scrapes one miner, never past `deadline`; due slow data is fetched
+    /// inline.
     pub async fn scrape_miner(&self, target: Arc<MinerTarget>, deadline: Instant) -> MinerSnapshot {
+        self.scrape_one(target, deadline, None).await
+    }
+
+    /// Scrapes one miner. Due slow data is fetched inline until
+    /// `inline_info_until` (always, if `None`), later put off to the
+    /// background and the cached data used.
+    async fn scrape_one(
+        &self,
+        target: Arc<MinerTarget>,
+        deadline: Instant,
+        inline_info_until: Option<Instant>,
+    ) -> MinerSnapshot {
         let started = Instant::now();
         let mut client = self.client();
         let mut config = *client.config();
@@ -247,18 +320,17 @@ impl Collector {
         if let Ok(s) = &summary {
             self.info.observe_elapsed(addr, s.elapsed.map(|e| e as f64));
         }
-        let info = if self.config().fetch_info && summary.is_ok() {
-            self.info
-                .get_or_refresh(
-                    &client,
-                    &target,
-                    &route,
-                    deadline,
-                    self.config().info_refresh,
-                )
-                .await
-        } else {
+        let config = self.config();
+        let put_off = inline_info_until.is_some_and(|until| Instant::now() >= until);
+        let info = if !config.fetch_info || summary.is_err() {
             self.info.cached(addr)
+        } else if put_off && self.info.is_due(addr, route.api(), config.info_refresh) {
+            self.deferred.note(&target, &route);
+            self.info.cached(addr)
+        } else {
+            self.info
+                .get_or_refresh(&client, &target, &route, deadline, config.info_refresh)
+                .await
         };
         if let (Route::V3(_), Ok(s), Some(i)) = (&route, &mut summary, &info) {
             // v3 has no `Error Code Count` in its summary; the count of the

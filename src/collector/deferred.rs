@@ -1,0 +1,115 @@
+//! Slow-data refreshes put off by a scrape that is running out of time.
+//!
+//! A fleet scrape fetches a due miner's slow commands inline only during the
+//! first half of its time budget. Past that point it notes the miner here
+//! and answers with what is cached (nothing, on the very first scrape).
+//! Once the scrape has answered, the noted miners are refreshed in the
+//! background, a few at a time, under the same fleet-wide semaphore as the
+//! scrapes.
+//!
+//! Why: the first scrape after a start sends 9 commands per miner instead of
+//! 3. At 5,000 miners that took about 10 s here, Prometheus's usual timeout,
+//! and the miners reached last would have been reported down for want of
+//! time, on every restart of the exporter.
+
+use crate::client::detect::Route;
+use crate::collector::target::MinerTarget;
+use crate::transport::MinerAddr;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A miner whose slow data is due, and the route it was scraped over.
+pub type Pending = (Arc<MinerTarget>, Route);
+
+/// The miners waiting for a background refresh (at most one entry per
+/// miner, so bounded by the fleet size), and whether a run is going.
+#[derive(Debug, Default)]
+pub struct DeferredInfo {
+    pending: Mutex<HashMap<MinerAddr, Pending>>,
+    running: AtomicBool,
+    refreshed: AtomicU64,
+}
+
+impl DeferredInfo {
+    /// Notes `target` for the next background run.
+    pub fn note(&self, target: &Arc<MinerTarget>, route: &Route) {
+        if let Ok(mut map) = self.pending.lock() {
+            map.insert(target.addr.clone(), (Arc::clone(target), route.clone()));
+        }
+    }
+
+    /// Miners waiting for a background refresh.
+    pub fn pending(&self) -> usize {
+        self.pending.lock().map_or(0, |m| m.len())
+    }
+
+    /// Background refreshes done since start.
+    pub fn refreshed(&self) -> u64 {
+        self.refreshed.load(Ordering::Relaxed)
+    }
+
+    /// Drops miners no longer configured.
+    pub fn retain(&self, keep: &HashSet<MinerAddr>) {
+        if let Ok(mut map) = self.pending.lock() {
+            map.retain(|k, _| keep.contains(k));
+        }
+    }
+
+    /// Starts a run: the pending miners, unless there are none or a run is
+    /// already going (its successor picks up what was noted meanwhile).
+    /// A `Some` must be followed by [`DeferredInfo::finish`].
+    pub fn start(&self) -> Option<Vec<Pending>> {
+        if self.pending() == 0 || self.running.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        let batch: Vec<Pending> = match self.pending.lock() {
+            Ok(mut map) => map.drain().map(|(_, p)| p).collect(),
+            Err(_) => Vec::new(),
+        };
+        Some(batch)
+    }
+
+    /// Counts one refresh of a run.
+    pub fn count_refresh(&self) {
+        self.refreshed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ends a run started by [`DeferredInfo::start`].
+    pub fn finish(&self) {
+        self.running.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::target::Protocol;
+
+    fn target(port: u16) -> Arc<MinerTarget> {
+        let addr = MinerAddr::from_socket_addr(([127, 0, 0, 1], port).into());
+        Arc::new(MinerTarget::new(addr, None, Vec::new(), Protocol::V2))
+    }
+
+    #[test]
+    fn one_run_at_a_time_and_one_entry_per_miner() {
+        let deferred = DeferredInfo::default();
+        assert!(deferred.start().is_none(), "nothing pending");
+        let (a, b) = (target(4028), target(4029));
+        let route = |t: &Arc<MinerTarget>| Route::V2(t.addr.clone());
+        deferred.note(&a, &route(&a));
+        deferred.note(&a, &route(&a));
+        deferred.note(&b, &route(&b));
+        assert_eq!(deferred.pending(), 2);
+        let batch = deferred.start().expect("a run starts");
+        assert_eq!(batch.len(), 2);
+        deferred.note(&a, &route(&a));
+        assert!(deferred.start().is_none(), "a run is going");
+        deferred.finish();
+        assert_eq!(deferred.start().map(|b| b.len()), Some(1), "the next run");
+        deferred.finish();
+        deferred.note(&b, &route(&b));
+        deferred.retain(&HashSet::from([a.addr.clone()]));
+        assert!(deferred.start().is_none(), "b was dropped");
+    }
+}
