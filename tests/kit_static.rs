@@ -8,19 +8,17 @@
 //! tool fails the test when `CI` is set and is skipped with a loud note
 //! otherwise (install: `apt-get install -y prometheus prometheus-alertmanager python3`).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_yaml::Value as Yaml;
 
+mod support;
+use support::{repo, tool};
+
 // Tool-free checks of the deploy files (tests/kit_static/ is not a test target of its own).
 #[path = "kit_static/deploy_files.rs"]
 mod deploy_files;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn read(relative: &str) -> String {
     let path = repo().join(relative);
@@ -30,32 +28,6 @@ fn read(relative: &str) -> String {
 fn yaml(relative: &str) -> Yaml {
     serde_yaml::from_str(&read(relative))
         .unwrap_or_else(|e| panic!("{relative}: invalid YAML: {e}"))
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
-/// `name` from PATH. When missing: panics under CI, else prints a SKIP note and returns None.
-fn tool(name: &str, test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            !in_ci(),
-            "{test}: `{name}` is not installed, and CI requires it"
-        );
-        // Written to the real stderr: libtest would hide eprintln! output of a passing test.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "\n**************** SKIP {test}: `{name}` not found on PATH ****************\n\
-             **** install it (apt-get install -y prometheus prometheus-alertmanager python3) ****\n"
-        );
-    }
-    found
 }
 
 /// Runs `program args` in the repository: Ok(output) if it exits with 0, Err(output) otherwise.

@@ -83,12 +83,10 @@ impl Client {
         retry: bool,
     ) -> Result<Vec<u8>, MinerError> {
         let fail = |kind| MinerError::new(miner.to_string(), command, kind);
-        // Name resolution can hang on a broken resolver; bound it like a connect.
-        let addr =
-            match tokio::time::timeout(self.config.limits.connect_timeout, miner.resolve()).await {
-                Ok(resolved) => resolved.map_err(fail)?,
-                Err(_) => return Err(fail(ErrorKind::ConnectTimeout)),
-            };
+        let addr = miner
+            .resolve_within(self.config.limits.connect_timeout)
+            .await
+            .map_err(fail)?;
         let started = tokio::time::Instant::now();
         let mut attempt = 0;
         loop {

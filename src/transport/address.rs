@@ -107,6 +107,18 @@ impl MinerAddr {
             .next()
             .ok_or_else(|| ErrorKind::InvalidAddress(format!("{}: no address", self.host)))
     }
+
+    /// [`MinerAddr::resolve`] within `timeout`: a broken resolver can hang,
+    /// so the lookup is bounded like a connect (`ConnectTimeout`).
+    pub async fn resolve_within(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<SocketAddr, ErrorKind> {
+        match tokio::time::timeout(timeout, self.resolve()).await {
+            Ok(resolved) => resolved,
+            Err(_) => Err(ErrorKind::ConnectTimeout),
+        }
+    }
 }
 
 impl FromStr for MinerAddr {

@@ -56,7 +56,7 @@ pub fn tool(name: &str, test: &str) -> Option<PathBuf> {
         let _ = writeln!(
             std::io::stderr().lock(),
             "\n**************** SKIP {test}: `{name}` not found on PATH ****************\n\
-             **** install it (apt-get install -y prometheus python3) or run scripts/test ****\n"
+             **** install it (scripts/install-test-deps: prometheus, prometheus-alertmanager, python3) ****\n"
         );
     }
     found

@@ -128,10 +128,10 @@ impl V3Client {
     ) -> Result<Vec<u8>, MinerError> {
         let fail = |kind| MinerError::new(miner.to_string(), command, kind);
         let limits = self.config.limits;
-        let addr = match tokio::time::timeout(limits.connect_timeout, miner.resolve()).await {
-            Ok(resolved) => resolved.map_err(fail)?,
-            Err(_) => return Err(fail(ErrorKind::ConnectTimeout)),
-        };
+        let addr = miner
+            .resolve_within(limits.connect_timeout)
+            .await
+            .map_err(fail)?;
         let started = Instant::now();
         let mut attempt = 0;
         let bytes = loop {
