@@ -5,10 +5,7 @@
 //! Oracle besides "no panic": a refusal message stays short (it becomes a
 //! 400 body and a log line).
 //!
-//! TODO(lead): the payload module lives on branch h/admin. Once it is
-//! merged, uncomment the `alertmanager` [[bin]] in fuzz/Cargo.toml and add
-//! `alertmanager` to ALL_TARGETS in scripts/fuzz-smoke (its seeds are in
-//! fuzz/seeds/alertmanager).
+//! Seeds: fuzz/seeds/alertmanager (real Alertmanager v4 payloads).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
