@@ -37,20 +37,17 @@ pub struct Exporter {
 
 impl Exporter {
     /// Binds the listeners and starts serving. Fails before serving
-    /// anything if a listener cannot be bound or the admin API asks for
-    /// TLS (not implemented: never fall back to plaintext silently).
+    /// anything if a listener cannot be bound or the admin API's TLS
+    /// certificate or key does not load (never a silent fall back to plain
+    /// HTTP).
     pub async fn start(settings: Settings) -> std::io::Result<Exporter> {
-        if let Some(tls) = settings.admin.as_ref().and_then(|a| a.tls.as_ref()) {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                format!(
-                    "[admin] tls_cert_file/tls_key_file ({}) are set, but this build serves the \
-                     admin API over plain HTTP only; remove them and terminate TLS in a reverse \
-                     proxy, or keep the admin API on loopback",
-                    tls.cert_file.display()
-                ),
-            ));
-        }
+        let admin_tls = match settings.admin.as_ref().and_then(|a| a.tls.as_ref()) {
+            Some(tls) => Some(
+                http::tls::acceptor(tls)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("[admin] TLS: {e}")))?,
+            ),
+            None => None,
+        };
         let telemetry = Telemetry::new();
         let collector = Arc::new(Collector::new(settings.collector.clone()));
         let state = AppState::new(
@@ -76,6 +73,7 @@ impl Exporter {
                 http::metrics_router(state.clone()),
                 shutdown_rx.clone(),
                 server::ServerLimits::default(),
+                None,
             )),
             state.spawn_background(shutdown_rx.clone()),
         ];
@@ -89,10 +87,12 @@ impl Exporter {
                     max_connections: 64,
                     ..server::ServerLimits::default()
                 },
+                admin_tls.clone(),
             )));
             tasks.push(admin_state.spawn_gauge_refresh(shutdown_rx.clone()));
             let webhook = settings.admin.as_ref().is_some_and(|a| a.webhook.enabled);
-            tracing::info!(listen = %addr, webhook, "admin API listening");
+            let tls = admin_tls.is_some();
+            tracing::info!(listen = %addr, webhook, tls, "admin API listening");
             (addr, admin_state)
         });
         Ok(Exporter {

@@ -6,7 +6,6 @@ mod admin_support;
 
 use admin_support::{miner_name, request, sample, Harness, Setup, TOKEN};
 use std::time::Duration;
-use whatsminer_exporter::exporter::{Exporter, Settings};
 use whatsminer_exporter::sim::Fault;
 
 #[tokio::test]
@@ -303,35 +302,6 @@ async fn miner_failures_are_502_or_504_with_a_reason() {
     assert_eq!(r.json()["reason"], "timeout");
     assert_eq!(h.admin_commands("power_off", "error"), 3);
     assert!(h.miner(0).powered_on());
-}
-
-#[tokio::test]
-async fn tls_settings_refuse_to_start_rather_than_serve_plaintext() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut settings = Settings::from_config(&whatsminer_exporter::config::Config::default_demo(
-        Vec::new(),
-    ));
-    settings.listen = "127.0.0.1:0".parse().expect("addr");
-    let admin_settings = whatsminer_exporter::http::admin::AdminSettings {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        token: TOKEN.into(),
-        token_name: "tls".into(),
-        allow: vec!["power_off".into()],
-        tls: Some(whatsminer_exporter::config::TlsConfig {
-            cert_file: dir.path().join("cert.pem"),
-            key_file: dir.path().join("key.pem"),
-        }),
-        max_body_bytes: 65_536,
-        body_timeout: Duration::from_secs(5),
-        miners: Vec::new(),
-        webhook: Default::default(),
-        client: Default::default(),
-        retry_backoff: Duration::from_millis(10),
-    };
-    settings.admin = Some(admin_settings);
-    let err = Exporter::start(settings).await.err().expect("must refuse");
-    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
-    assert!(err.to_string().contains("tls_cert_file"), "{err}");
 }
 
 #[tokio::test]

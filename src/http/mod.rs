@@ -6,6 +6,7 @@ pub mod admin;
 mod exposition;
 pub mod server;
 pub mod state;
+pub mod tls;
 mod write_timeout;
 
 pub use state::{AppState, ScrapeMode, ScrapeSettings};

@@ -1,6 +1,6 @@
 //! HTTP/1 serving plumbing shared by the metrics and admin listeners:
-//! accept loop, per-connection limits, slow-client timeouts and graceful
-//! shutdown. Routing lives in the callers.
+//! accept loop, per-connection limits, slow-client timeouts, optional TLS
+//! (admin listener) and graceful shutdown. Routing lives in the callers.
 
 use super::write_timeout::WriteTimeout;
 use bytes::Bytes;
@@ -12,6 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
@@ -49,12 +50,15 @@ impl Default for ServerLimits {
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true, then lets
-/// in-flight requests finish (up to the grace period).
+/// in-flight requests finish (up to the grace period). With `tls`, every
+/// connection must complete a TLS handshake within the header read timeout
+/// (in its own task: a silent client never holds up the accept loop).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
     limits: ServerLimits,
+    tls: Option<super::tls::TlsAcceptor>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -76,22 +80,23 @@ pub async fn serve(
             _ = shutdown.changed() => break,
         };
         let router = router.clone();
-        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let fut = router(req, peer);
-            async move { Ok::<_, std::convert::Infallible>(fut.await) }
-        });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
-            .max_buf_size(64 * 1024)
-            .serve_connection(
-                TokioIo::new(WriteTimeout::new(stream, limits.write_stall_timeout)),
-                service,
-            );
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            match tls {
+                None => serve_connection(stream, peer, router, limits, watcher).await,
+                Some(acceptor) => {
+                    let handshake = acceptor.accept(stream);
+                    match tokio::time::timeout(limits.header_read_timeout, handshake).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, peer, router, limits, watcher).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
@@ -100,6 +105,33 @@ pub async fn serve(
     tokio::select! {
         _ = graceful.shutdown() => {},
         _ = tokio::time::sleep(limits.shutdown_grace) => tracing::warn!("shutdown grace period over; dropping connections"),
+    }
+}
+
+/// Serves HTTP/1 on one accepted (and, for TLS, handshaken) connection.
+async fn serve_connection<S>(
+    stream: S,
+    peer: std::net::SocketAddr,
+    router: Router,
+    limits: ServerLimits,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let fut = router(req, peer);
+        async move { Ok::<_, std::convert::Infallible>(fut.await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(64 * 1024)
+        .serve_connection(
+            TokioIo::new(WriteTimeout::new(stream, limits.write_stall_timeout)),
+            service,
+        );
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!(error = %e, %peer, "connection ended with an error");
     }
 }
 

@@ -235,8 +235,23 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    request_on(stream, addr, method, path, headers, body).await
+}
+
+/// [`request`] over a connection the caller opened (a TLS stream, say).
+pub async fn request_on<S>(
+    mut stream: S,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
             body.len()

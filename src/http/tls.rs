@@ -1,0 +1,221 @@
+//! TLS for the admin listener: rustls with the ring provider, TLS 1.2 and
+//! 1.3, HTTP/1.1 by ALPN. The certificate chain and private key are PEM
+//! files (`[admin] tls_cert_file`, `tls_key_file`).
+//!
+//! They are read when the exporter starts: a file that cannot be read, or
+//! a key that does not belong to the certificate, stops the start with an
+//! error naming the file. The admin API never falls back to plain HTTP.
+//! After that, each handshake checks the files' modification times and
+//! lengths and reads them again when either changed, so a renewed certificate is served
+//! without a restart; a renewal that does not load keeps the previous pair
+//! and logs one warning per change. Errors never quote file contents.
+
+use crate::config::TlsConfig;
+use rustls_pki_types::pem::{self, PemObject};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use tokio_rustls::rustls::crypto::ring as provider;
+use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
+use tokio_rustls::rustls::sign::CertifiedKey;
+use tokio_rustls::rustls::{self, ServerConfig};
+pub use tokio_rustls::TlsAcceptor;
+
+/// Largest PEM file read: a chain of a few certificates is a few KiB.
+const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+/// A TLS acceptor for `config`, or an error that names the bad file.
+pub fn acceptor(config: &TlsConfig) -> std::io::Result<TlsAcceptor> {
+    let resolver = ReloadingCert::load(&config.cert_file, &config.key_file).map_err(invalid)?;
+    let server = ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| invalid(format!("TLS setup: {e}")))?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    let mut server = server;
+    // Only HTTP/1.1 is served; say so to clients that ask.
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(server)))
+}
+
+fn invalid(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
+}
+
+/// Modification time and length of the certificate and key files.
+type Stamp = [Option<(SystemTime, u64)>; 2];
+
+/// The served certificate, read again when its files change.
+#[derive(Debug)]
+struct ReloadingCert {
+    cert_file: PathBuf,
+    key_file: PathBuf,
+    state: Mutex<(Stamp, Arc<CertifiedKey>)>,
+}
+
+impl ReloadingCert {
+    fn load(cert_file: &Path, key_file: &Path) -> Result<Self, String> {
+        let stamp = stamp(cert_file, key_file);
+        let key = load_pair(cert_file, key_file)?;
+        Ok(ReloadingCert {
+            cert_file: cert_file.to_path_buf(),
+            key_file: key_file.to_path_buf(),
+            state: Mutex::new((stamp, Arc::new(key))),
+        })
+    }
+}
+
+impl ResolvesServerCert for ReloadingCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let now = stamp(&self.cert_file, &self.key_file);
+        let mut state = self.state.lock().ok()?;
+        if state.0 != now {
+            // Remember the new times even on failure: one warning per change.
+            state.0 = now;
+            match load_pair(&self.cert_file, &self.key_file) {
+                Ok(key) => {
+                    tracing::info!(cert = %self.cert_file.display(), "admin TLS certificate reloaded");
+                    state.1 = Arc::new(key);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin TLS certificate changed but does not load; serving the previous one");
+                }
+            }
+        }
+        Some(Arc::clone(&state.1))
+    }
+}
+
+fn stamp(cert_file: &Path, key_file: &Path) -> Stamp {
+    let of = |p: &Path| {
+        let meta = std::fs::metadata(p).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
+    };
+    [of(cert_file), of(key_file)]
+}
+
+/// Reads the chain and key and checks that they belong together.
+fn load_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, String> {
+    let cert_pem = read_limited(cert_file)?;
+    let chain = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {}", cert_file.display(), pem_problem(&e)))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "{}: no CERTIFICATE in the file",
+            cert_file.display()
+        ));
+    }
+    let key_pem = read_limited(key_file)?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+        format!(
+            "{}: {} (expected a PKCS#8, PKCS#1 or SEC1 private key)",
+            key_file.display(),
+            pem_problem(&e)
+        )
+    })?;
+    let signer = provider::sign::any_supported_type(&key)
+        .map_err(|_| format!("{}: unsupported private key type", key_file.display()))?;
+    let pair = CertifiedKey::new(chain, signer);
+    pair.keys_match().map_err(|_| {
+        format!(
+            "{} does not hold the key of the certificate in {}",
+            key_file.display(),
+            cert_file.display()
+        )
+    })?;
+    Ok(pair)
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {}", path.display(), e.kind()))?
+        .len();
+    if size > MAX_PEM_BYTES {
+        return Err(format!("{}: over {MAX_PEM_BYTES} bytes", path.display()));
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {}", path.display(), e.kind()))
+}
+
+/// What is wrong with a PEM file, without quoting any of it.
+fn pem_problem(e: &pem::Error) -> &'static str {
+    match e {
+        pem::Error::NoItemsFound => "no PEM section of the expected type",
+        pem::Error::MissingSectionEnd { .. } => "a PEM section has no END line",
+        pem::Error::IllegalSectionStart { .. } => "a malformed BEGIN line",
+        pem::Error::Base64Decode(_) => "invalid base64 in a PEM section",
+        pem::Error::SectionTooLarge => "a PEM section is too large",
+        _ => "cannot read the PEM file",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn self_signed() -> (String, String) {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("rcgen");
+        (cert.cert.pem(), cert.key_pair.serialize_pem())
+    }
+
+    #[test]
+    fn a_matching_pair_loads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = self_signed();
+        let config = TlsConfig {
+            cert_file: write(dir.path(), "cert.pem", &cert),
+            key_file: write(dir.path(), "key.pem", &key),
+        };
+        assert!(acceptor(&config).is_ok());
+    }
+
+    #[test]
+    fn bad_files_are_refused_without_quoting_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = self_signed();
+        let (other_cert, _) = self_signed();
+        let cert_path = write(dir.path(), "cert.pem", &cert);
+        let key_path = write(dir.path(), "key.pem", &key);
+        let secret_line = key.lines().nth(1).expect("a base64 line").to_string();
+        let broken_key = key.replace(&secret_line, &format!("{secret_line}!!"));
+        let cases = [
+            (
+                write(dir.path(), "c1", "not pem"),
+                key_path.clone(),
+                "no CERTIFICATE",
+            ),
+            (
+                cert_path.clone(),
+                write(dir.path(), "k1", &cert),
+                "expected a PKCS#8",
+            ),
+            (
+                cert_path.clone(),
+                write(dir.path(), "k2", &broken_key),
+                "k2: ",
+            ),
+            (
+                write(dir.path(), "c2", &other_cert),
+                key_path.clone(),
+                "does not hold the key",
+            ),
+            (cert_path.clone(), dir.path().join("absent"), "not found"),
+        ];
+        for (cert_file, key_file, want) in cases {
+            let config = TlsConfig {
+                cert_file,
+                key_file,
+            };
+            let e = acceptor(&config).err().expect("refused").to_string();
+            assert!(e.contains(want), "{e}");
+            assert!(!e.contains(&secret_line[..20]), "quotes the key: {e}");
+        }
+    }
+}
