@@ -133,6 +133,12 @@ async fn probe_rejects_bad_targets_and_protocols_with_400() {
             "header injection: {}",
             answer.text
         );
+        // A body that quotes the target is never sniffed as HTML.
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("x-content-type-options: nosniff"),
+            "{case}: {head}"
+        );
         // The error may name the target, but cut short.
         assert!(
             answer.text.len() < 1024,

@@ -148,11 +148,17 @@ pub fn respond(
     use http_body_util::BodyExt;
     let mut resp = Response::new(Full::new(body.into()).boxed());
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(content_type),
-    );
+    set_content_type(&mut resp, content_type);
     resp
+}
+
+/// The content type, and `nosniff`: error bodies may quote a (cut) target,
+/// which a browser must never take for HTML.
+fn set_content_type(resp: &mut Response<Body>, content_type: &'static str) {
+    use hyper::header::{HeaderValue, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }
 
 /// Reads a request body up to `max` bytes within `timeout`; a bigger or
@@ -223,9 +229,6 @@ pub fn respond_stream(
     use http_body_util::BodyExt;
     let mut resp = Response::new(ChannelBody::new(rx).boxed());
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static(content_type),
-    );
+    set_content_type(&mut resp, content_type);
     resp
 }
