@@ -4,6 +4,7 @@
 //! exporter through [`Exporter::start`].
 
 use crate::collector::{Collector, CollectorConfig, MinerTarget};
+use crate::config::ProbePolicy;
 use crate::http::admin::{AdminSettings, AdminState};
 use crate::http::{self, server, AppState, ScrapeSettings};
 use crate::telemetry::Telemetry;
@@ -21,6 +22,8 @@ pub struct Settings {
     pub targets: Vec<Arc<MinerTarget>>,
     pub collector: CollectorConfig,
     pub scrape: ScrapeSettings,
+    /// Which `/probe` targets are served.
+    pub probe: ProbePolicy,
     /// The admin API (and its webhook); `None` keeps it off.
     pub admin: Option<AdminSettings>,
 }
@@ -56,6 +59,7 @@ impl Exporter {
             settings.targets.clone(),
             settings.scrape,
         );
+        state.set_probe_policy(settings.probe.clone());
         let listener = TcpListener::bind(settings.listen).await?;
         let metrics_addr = listener.local_addr()?;
         let admin_listener = match &settings.admin {
@@ -167,6 +171,7 @@ impl Applier {
 pub fn apply_to_state(state: &AppState, settings: Settings) {
     state.collector.reconfigure(settings.collector);
     state.set_settings(settings.scrape);
+    state.set_probe_policy(settings.probe);
     state.set_targets(settings.targets);
 }
 
@@ -205,6 +210,7 @@ impl Settings {
         };
         Settings {
             listen: config.server.listen,
+            probe: config.server.probe.clone(),
             targets,
             admin: AdminSettings::from_config(config, client),
             collector: CollectorConfig {

@@ -351,6 +351,7 @@ async fn scrape_through_http_metrics_of_a_started_exporter() {
             timeout_margin: Duration::from_millis(500),
             mode: ScrapeMode::Live,
         },
+        probe: Default::default(),
         admin: None,
     })
     .await

@@ -44,6 +44,7 @@ fn settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
             timeout_margin: Duration::from_millis(500),
             mode: ScrapeMode::Live,
         },
+        probe: Default::default(),
         admin: None,
     }
 }
@@ -162,6 +163,75 @@ async fn probe_of_a_closed_loopback_port_is_a_200_saying_down() {
     );
     assert!(answer.text.contains("reason=\"connect_refused\""));
     exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn probe_can_be_limited_to_configured_miners_and_networks() {
+    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(1))
+        .await
+        .expect("fleet");
+    let miner = fleet.addrs()[0];
+    // A listener that is not configured: a refused probe must not touch it.
+    let bystander = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let bystander_addr = bystander.local_addr().expect("addr");
+    let mut s = settings(vec![Arc::new(MinerTarget::new(
+        MinerAddr::from_socket_addr(miner),
+        Some("m0".into()),
+        Vec::new(),
+        Default::default(),
+    ))]);
+    s.probe = whatsminer_exporter::config::ProbePolicy {
+        configured_only: true,
+        networks: vec!["127.0.2.0/24".parse().expect("net")],
+    };
+    let exporter = Exporter::start(s).await.expect("exporter starts");
+    let addr = exporter.metrics_addr();
+
+    let answer = get(addr, &format!("/probe?target={miner}")).await;
+    assert_eq!(answer.status, Some(200), "{}", answer.text);
+    assert!(
+        answer.text.contains("\nprobe_success 1\n"),
+        "{}",
+        answer.text
+    );
+    // Inside an allowed network: probed (and down: nothing listens there).
+    let answer = get(addr, "/probe?target=127.0.2.9:1").await;
+    assert_eq!(answer.status, Some(200), "{}", answer.text);
+    assert!(
+        answer.text.contains("\nprobe_success 0\n"),
+        "{}",
+        answer.text
+    );
+    for target in [
+        bystander_addr.to_string(),
+        "localhost:4028".to_string(),
+        format!("127.0.0.1:{}", miner.port() ^ 1),
+    ] {
+        let answer = get(addr, &format!("/probe?target={target}")).await;
+        assert_eq!(answer.status, Some(403), "{target}: {}", answer.text);
+        assert!(
+            answer.text.contains("not a configured miner"),
+            "{}",
+            answer.text
+        );
+    }
+    let touched = timeout(Duration::from_millis(300), bystander.accept()).await;
+    assert!(
+        touched.is_err(),
+        "a refused probe connected to the bystander"
+    );
+    let metrics = get(addr, "/metrics").await;
+    assert!(
+        metrics
+            .text
+            .contains("whatsminer_exporter_http_requests_total{code=\"403\",handler=\"/probe\"} 3"),
+        "{}",
+        metrics.text
+    );
+    exporter.shutdown().await;
+    fleet.shutdown().await;
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! and file descriptors stay flat. Opt-in (`#[ignore]`): run it with
 //! `scripts/soak`, which passes `--ignored --nocapture` and the knobs below.
 //!
-//! Knobs (environment): `SOAK_SCRAPES` (10000), `SOAK_MINUTES` (15, a hard
+//! Knobs (environment): `SOAK_SCRAPES` (10000), `SOAK_MINUTES` (45, a hard
 //! stop whichever comes first), `SOAK_MINERS` (200), `SOAK_PARALLEL` (4
 //! scrapes in flight, like several Prometheus servers), `SOAK_REPORT` (a
 //! file to write the figures to).
@@ -124,7 +124,7 @@ fn soak_fleet_scrapes_keep_memory_and_descriptors_flat() {
 
 async fn soak() {
     let scrapes = knob("SOAK_SCRAPES", 10_000);
-    let budget = Duration::from_secs(knob("SOAK_MINUTES", 15) * 60);
+    let budget = Duration::from_secs(knob("SOAK_MINUTES", 45) * 60);
     let miners = knob("SOAK_MINERS", 200) as usize;
     let parallel = knob("SOAK_PARALLEL", 4).max(1);
     let warmup = (scrapes / 10).clamp(50, 500);
@@ -181,6 +181,7 @@ async fn soak() {
             timeout_margin: Duration::from_millis(500),
             mode: ScrapeMode::Live,
         },
+        probe: Default::default(),
         admin: None,
     })
     .await

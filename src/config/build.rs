@@ -6,7 +6,9 @@
 use super::error::{ConfigError, ConfigErrorKind, Locator};
 use super::raw::{Int, RawLog, RawScrape, RawServer, Text};
 use super::values::{self, parse_duration, parse_listen};
-use super::{LogConfig, LogFormat, ScrapeConfig, ScrapeMode, ServerConfig, DEFAULT_LISTEN_PORT};
+use super::{
+    LogConfig, LogFormat, ProbePolicy, ScrapeConfig, ScrapeMode, ServerConfig, DEFAULT_LISTEN_PORT,
+};
 use crate::secret::Secret;
 use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
@@ -173,7 +175,41 @@ impl Ctx<'_> {
 
 pub(crate) fn server(ctx: &Ctx, raw: &RawServer) -> Result<ServerConfig, ConfigError> {
     let listen = ctx.listen(&raw.listen, "server.listen", DEFAULT_LISTEN_PORT, "0.0.0.0")?;
-    Ok(ServerConfig { listen })
+    let configured_only = ctx.choice(
+        &raw.probe_targets,
+        "server.probe_targets",
+        &[("any", false), ("configured", true)],
+        false,
+    )?;
+    let mut networks = Vec::new();
+    for (i, item) in raw.probe_networks.iter().flatten().enumerate() {
+        let field = format!("server.probe_networks[{i}]");
+        if !configured_only {
+            return Err(ctx.invalid(
+                &item.span(),
+                &field,
+                "probe_networks only applies with probe_targets = \"configured\"".into(),
+            ));
+        }
+        let net: ipnet::IpNet = item.get_ref().trim().parse().map_err(|_| {
+            ctx.invalid(
+                &item.span(),
+                &field,
+                format!(
+                    "{:?} is not a network like \"10.20.0.0/16\" or \"fd00::/64\"",
+                    crate::error::truncate_for_log(item.get_ref(), 60)
+                ),
+            )
+        })?;
+        networks.push(net.trunc());
+    }
+    Ok(ServerConfig {
+        listen,
+        probe: ProbePolicy {
+            configured_only,
+            networks,
+        },
+    })
 }
 
 pub(crate) fn log(ctx: &Ctx, raw: &RawLog) -> Result<LogConfig, ConfigError> {

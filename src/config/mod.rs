@@ -65,6 +65,30 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    pub probe: ProbePolicy,
+}
+
+/// Which `/probe` targets are served (`[server] probe_targets`,
+/// `probe_networks`). By default any, as blackbox_exporter does; since
+/// `/probe` opens a TCP connection wherever it is told, an exporter whose
+/// port others can reach should allow only its configured miners.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbePolicy {
+    /// Only configured miners (and addresses in `networks`).
+    pub configured_only: bool,
+    /// With `configured_only`: IP addresses in these networks too.
+    pub networks: Vec<ipnet::IpNet>,
+}
+
+impl ProbePolicy {
+    /// Whether a target that is not a configured miner may be probed.
+    pub fn allows_unconfigured(&self, addr: &MinerAddr) -> bool {
+        if !self.configured_only {
+            return true;
+        }
+        addr.literal_ip()
+            .is_some_and(|ip| self.networks.iter().any(|net| net.contains(&ip)))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +195,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_LISTEN_PORT),
+            probe: ProbePolicy::default(),
         }
     }
 }
@@ -229,6 +254,7 @@ impl Config {
         Config {
             server: ServerConfig {
                 listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_LISTEN_PORT),
+                probe: ProbePolicy::default(),
             },
             log: LogConfig::default(),
             scrape: ScrapeConfig::default(),

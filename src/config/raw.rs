@@ -40,6 +40,8 @@ pub(crate) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
     pub listen: Option<Text>,
+    pub probe_targets: Option<Text>,
+    pub probe_networks: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -31,6 +31,8 @@ impl Fixture {
 const FULL: &str = r#"
 [server]
 listen = "127.0.0.1:9810"
+probe_targets = "configured"
+probe_networks = ["10.20.0.7/16", "fd00::/64"]
 [log]
 level = "info,whatsminer_exporter=debug"
 format = "json"
@@ -93,6 +95,14 @@ fn full_example_parses_to_the_expected_values() {
     let config = fx.load(FULL).unwrap();
 
     assert_eq!(config.server.listen.to_string(), "127.0.0.1:9810");
+    let probe = &config.server.probe;
+    assert!(probe.configured_only);
+    let nets: Vec<String> = probe.networks.iter().map(|n| n.to_string()).collect();
+    assert_eq!(nets, ["10.20.0.0/16", "fd00::/64"], "host bits cleared");
+    let allowed = |a: &str| probe.allows_unconfigured(&a.parse().unwrap());
+    assert!(allowed("10.20.255.1:4028") && allowed("[fd00::9]:4028"));
+    assert!(!allowed("10.21.0.1") && !allowed("127.0.0.1") && !allowed("miner.local"));
+    assert!(ProbePolicy::default().allows_unconfigured(&"miner.local".parse().unwrap()));
     assert_eq!(config.log.level, "info,whatsminer_exporter=debug");
     assert_eq!(config.log.format, LogFormat::Json);
     let s = &config.scrape;

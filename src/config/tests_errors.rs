@@ -190,6 +190,25 @@ fn bad_durations_and_words() {
         e.starts_with("exporter.toml:4:9: log.level: unknown log level \"verbose\""),
         "{e}"
     );
+    let e = error_of(&format!("{MINER}[server]\nprobe_targets = \"all\"\n"));
+    assert!(
+        e.starts_with("exporter.toml:4:17: server.probe_targets: unknown value \"all\""),
+        "{e}"
+    );
+    let e = error_of(&format!(
+        "{MINER}[server]\nprobe_targets = \"configured\"\nprobe_networks = [\"10.0.0.0/8\", \"10.1/33\"]\n"
+    ));
+    assert!(
+        e.starts_with("exporter.toml:5:33: server.probe_networks[1]: \"10.1/33\" is not a network"),
+        "{e}"
+    );
+    let e = error_of(&format!(
+        "{MINER}[server]\nprobe_networks = [\"10.0.0.0/8\"]\n"
+    ));
+    assert!(
+        e.contains("server.probe_networks[0]: probe_networks only applies with probe_targets"),
+        "{e}"
+    );
     // Found by the `config` fuzz target: tracing-subscriber panicked on it.
     let e = error_of(&format!(
         "{MINER}[log]\nlevel = \"in>>[ould rf ]  ,,G,,,,,02,,3,3,, \u{508}\u{7fb}[[% w2\"\n"

@@ -118,19 +118,25 @@ pub async fn probe(
         Some(_) => return text(StatusCode::BAD_REQUEST, "protocol must be v2, v3 or auto\n"),
     };
     // A configured miner keeps its name and labels when probed.
-    let target = state
+    let configured = state
         .targets()
         .iter()
         .find(|t| t.addr == addr)
-        .map(Arc::clone)
-        .unwrap_or_else(|| {
-            Arc::new(MinerTarget::new(
-                addr,
-                None,
-                Vec::new(),
-                protocol.unwrap_or_default(),
-            ))
-        });
+        .map(Arc::clone);
+    if configured.is_none() && !state.probe_policy().allows_unconfigured(&addr) {
+        return text(
+            StatusCode::FORBIDDEN,
+            "target is not a configured miner (server.probe_targets = \"configured\")\n",
+        );
+    }
+    let target = configured.unwrap_or_else(|| {
+        Arc::new(MinerTarget::new(
+            addr,
+            None,
+            Vec::new(),
+            protocol.unwrap_or_default(),
+        ))
+    });
     let settings = state.settings();
     let started = tokio::time::Instant::now();
     let deadline =

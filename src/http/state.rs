@@ -3,6 +3,7 @@
 //! list it started with), the last background snapshot, and readiness.
 
 use crate::collector::{Collector, FleetSnapshot, MinerTarget};
+use crate::config::ProbePolicy;
 use crate::http::server::BoxFuture;
 use crate::telemetry::Telemetry;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +47,7 @@ pub struct AppState {
     pub telemetry: Telemetry,
     targets: RwLock<Arc<Vec<Arc<MinerTarget>>>>,
     settings: RwLock<ScrapeSettings>,
+    probe_policy: RwLock<Arc<ProbePolicy>>,
     snapshot: RwLock<Option<Arc<FleetSnapshot>>>,
     reloader: RwLock<Option<ReloadFn>>,
     /// Serialises reloads: SIGHUP and POST may race.
@@ -71,6 +73,7 @@ impl AppState {
             telemetry,
             targets: RwLock::new(Arc::new(Vec::new())),
             settings: RwLock::new(settings),
+            probe_policy: RwLock::new(Arc::default()),
             snapshot: RwLock::new(None),
             reloader: RwLock::new(None),
             reload_lock: tokio::sync::Mutex::new(()),
@@ -101,6 +104,20 @@ impl AppState {
     pub fn set_settings(&self, settings: ScrapeSettings) {
         if let Ok(mut s) = self.settings.write() {
             *s = settings;
+        }
+    }
+
+    /// Which `/probe` targets are served.
+    pub fn probe_policy(&self) -> Arc<ProbePolicy> {
+        self.probe_policy
+            .read()
+            .map(|p| Arc::clone(&p))
+            .unwrap_or_default()
+    }
+
+    pub fn set_probe_policy(&self, policy: ProbePolicy) {
+        if let Ok(mut p) = self.probe_policy.write() {
+            *p = Arc::new(policy);
         }
     }
 

@@ -82,6 +82,11 @@ impl MinerAddr {
         &self.host
     }
 
+    /// The IP address when the address is written as one (not a host name).
+    pub fn literal_ip(&self) -> Option<std::net::IpAddr> {
+        self.literal.map(|sa| sa.ip())
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

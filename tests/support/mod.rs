@@ -194,6 +194,7 @@ pub async fn start_exporter(targets: Vec<Arc<MinerTarget>>) -> Exporter {
         targets,
         collector: CollectorConfig::default(),
         scrape: ScrapeSettings::default(),
+        probe: Default::default(),
         admin: None,
     };
     Exporter::start(settings)
