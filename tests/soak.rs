@@ -62,6 +62,22 @@ fn vm_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Bytes the allocator has handed out and not got back (glibc: in-use
+/// chunks of every arena plus mmapped blocks): the live heap, without what
+/// the allocator keeps cached for reuse. A leak grows this; allocator
+/// retention grows only RSS. `None` off glibc.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn live_heap_kib() -> Option<u64> {
+    // SAFETY: mallinfo2 only reads the allocator's counters.
+    let info = unsafe { libc::mallinfo2() };
+    Some(((info.uordblks + info.hblkhd) / 1024) as u64)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn live_heap_kib() -> Option<u64> {
+    None
+}
+
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
@@ -106,9 +122,9 @@ async fn scrape(addr: SocketAddr) -> (Duration, BTreeMap<String, (bool, String)>
 
 /// Waits for in-flight scrapes to end and the simulator's lingering
 /// connections to close, then measures.
-async fn settle_and_measure() -> (u64, usize) {
+async fn settle_and_measure() -> (u64, usize, Option<u64>) {
     tokio::time::sleep(Duration::from_secs(3)).await;
-    (vm_rss_kib(), open_fds())
+    (vm_rss_kib(), open_fds(), live_heap_kib())
 }
 
 #[test]
@@ -194,10 +210,10 @@ async fn soak() {
     let mut healthy_up = 0u64;
     let mut healthy_seen = 0u64;
     let mut wrong_reason: BTreeMap<String, u64> = BTreeMap::new();
-    let mut warm: Option<(u64, usize, u64)> = None;
-    // (scrapes done, RSS KiB) every 30 s, unsettled: the trend tells a
-    // plateau from a leak.
-    let mut series: Vec<(u64, u64)> = Vec::new();
+    let mut warm: Option<(u64, usize, Option<u64>, u64)> = None;
+    // (scrapes done, RSS KiB, live heap KiB) every 30 s, unsettled: the
+    // trend tells a plateau from a leak.
+    let mut series: Vec<(u64, u64, Option<u64>)> = Vec::new();
     let mut next_sample = Duration::from_secs(30);
     while done < scrapes && started.elapsed() < budget {
         let batch = parallel.min(scrapes - done);
@@ -230,30 +246,39 @@ async fn soak() {
         done += batch;
         if started.elapsed() >= next_sample {
             next_sample += Duration::from_secs(30);
-            series.push((done, vm_rss_kib()));
+            series.push((done, vm_rss_kib(), live_heap_kib()));
             eprintln!(
-                "soak: {done} scrapes, {:.0} s, RSS {} KiB, {} fds",
+                "soak: {done} scrapes, {:.0} s, RSS {} KiB, live heap {:?} KiB, {} fds",
                 started.elapsed().as_secs_f64(),
                 vm_rss_kib(),
+                live_heap_kib(),
                 open_fds()
             );
         }
         if warm.is_none() && done >= warmup {
-            let (rss, fds) = settle_and_measure().await;
-            warm = Some((rss, fds, done));
+            let (rss, fds, heap) = settle_and_measure().await;
+            warm = Some((rss, fds, heap, done));
         }
     }
-    let (rss_end, fds_end) = settle_and_measure().await;
-    let (rss_warm, fds_warm, warm_at) = warm.expect("the soak got past its warm-up");
+    let (rss_end, fds_end, heap_end) = settle_and_measure().await;
+    let (rss_warm, fds_warm, heap_warm, warm_at) = warm.expect("the soak got past its warm-up");
+    let heap = match (heap_warm, heap_end) {
+        (Some(w), Some(e)) => format!(
+            "{w} KiB after warm-up, {e} KiB at the end ({:+.1}%)",
+            (e as f64 / w.max(1) as f64 - 1.0) * 100.0
+        ),
+        _ => "not measured (glibc only)".into(),
+    };
     durations.sort();
     let pct = |p: f64| durations[((durations.len() - 1) as f64 * p) as usize];
     let report = format!(
         "soak: {done} scrapes of {miners} miners ({faulty} faulty, {parallel} in flight) in {:.0} s\n\
          scrape duration: p50 {:?}, p99 {:?}, max {:?}\n\
          RSS: {rss_warm} KiB after warm-up ({warm_at} scrapes), {rss_end} KiB at the end ({:+.1}%)\n\
+         live heap: {heap}\n\
          open fds: {fds_warm} after warm-up, {fds_end} at the end\n\
          healthy miners up: {healthy_up}/{healthy_seen}; faulty miners with a wrong state: {wrong_reason:?}\n\
-         RSS (KiB) by scrapes done, unsettled: {series:?}\n",
+         (scrapes done, RSS KiB, live heap KiB), unsettled: {series:?}\n",
         started.elapsed().as_secs_f64(),
         pct(0.5),
         pct(0.99),
