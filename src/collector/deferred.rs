@@ -12,12 +12,15 @@
 //! and the miners reached last would have been reported down for want of
 //! time, on every restart of the exporter.
 
+use super::Collector;
 use crate::client::detect::Route;
 use crate::collector::target::MinerTarget;
 use crate::transport::MinerAddr;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 /// A miner whose slow data is due, and the route it was scraped over.
 pub type Pending = (Arc<MinerTarget>, Route);
@@ -79,6 +82,48 @@ impl DeferredInfo {
     pub fn finish(&self) {
         self.running.store(false, Ordering::Release);
     }
+}
+
+/// Refreshes, in the background, the slow data that scrapes put off: a
+/// quarter of the scrape concurrency at a time, each under a permit of the
+/// fleet semaphore, so scrapes keep most of the slots. At most one run at a
+/// time; a no-op when nothing is pending.
+pub(super) fn spawn_refresh(collector: &Arc<Collector>, semaphore: Arc<Semaphore>) {
+    let Some(batch) = collector.deferred.start() else {
+        return;
+    };
+    tracing::debug!(
+        miners = batch.len(),
+        "refreshing put-off slow data in the background"
+    );
+    let this = Arc::clone(collector);
+    tokio::spawn(async move {
+        let config = this.config();
+        let client = this.client();
+        // Three rounds of two commands (v2), each within the command deadline.
+        let per_miner = client.config().limits.deadline * 4;
+        let in_flight = (config.concurrency / 4).max(1);
+        let mut set = tokio::task::JoinSet::new();
+        for (target, route) in batch {
+            while set.len() >= in_flight {
+                set.join_next().await;
+            }
+            let (this, client, semaphore) = (Arc::clone(&this), client.clone(), semaphore.clone());
+            let interval = config.info_refresh;
+            set.spawn(async move {
+                let Ok(_permit) = semaphore.acquire_owned().await else {
+                    return;
+                };
+                let deadline = Instant::now() + per_miner;
+                this.info
+                    .get_or_refresh(&client, &target, &route, deadline, interval)
+                    .await;
+                this.deferred.count_refresh();
+            });
+        }
+        while set.join_next().await.is_some() {}
+        this.deferred.finish();
+    });
 }
 
 #[cfg(test)]

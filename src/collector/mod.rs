@@ -223,54 +223,12 @@ impl Collector {
             })
             .collect();
         let duration = started.elapsed();
-        self.spawn_deferred_info(semaphore);
+        deferred::spawn_refresh(self, semaphore);
         FleetSnapshot {
             miners,
             started_at: Some(started_at),
             duration,
         }
-    }
-
-    /// Refreshes, in the background, the slow data that scrapes put off:
-    /// a quarter of the scrape concurrency at a time, each under a permit
-    /// of the fleet semaphore, so scrapes keep most of the slots.
-    fn spawn_deferred_info(self: &Arc<Self>, semaphore: Arc<Semaphore>) {
-        let Some(batch) = self.deferred.start() else {
-            return;
-        };
-        tracing::debug!(
-            miners = batch.len(),
-            "refreshing put-off slow data in the background"
-        );
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            let config = this.config();
-            let client = this.client();
-            // Three rounds of two commands (v2), each within the command deadline.
-            let per_miner = client.config().limits.deadline * 4;
-            let in_flight = (config.concurrency / 4).max(1);
-            let mut set = tokio::task::JoinSet::new();
-            for (target, route) in batch {
-                while set.len() >= in_flight {
-                    set.join_next().await;
-                }
-                let (this, client, semaphore) =
-                    (Arc::clone(&this), client.clone(), semaphore.clone());
-                let interval = config.info_refresh;
-                set.spawn(async move {
-                    let Ok(_permit) = semaphore.acquire_owned().await else {
-                        return;
-                    };
-                    let deadline = Instant::now() + per_miner;
-                    this.info
-                        .get_or_refresh(&client, &target, &route, deadline, interval)
-                        .await;
-                    this.deferred.count_refresh();
-                });
-            }
-            while set.join_next().await.is_some() {}
-            this.deferred.finish();
-        });
     }
 
     /// Scrapes one miner, never past `deadline`; due slow data is fetched
