@@ -47,11 +47,20 @@ fn invalid(message: String) -> std::io::Error {
 type Stamp = [Option<(SystemTime, u64)>; 2];
 
 /// The served certificate, read again when its files change.
-#[derive(Debug)]
 struct ReloadingCert {
     cert_file: PathBuf,
     key_file: PathBuf,
     state: Mutex<(Stamp, Arc<CertifiedKey>)>,
+}
+
+/// Paths only: the key pair stays out of any `Debug` output.
+impl std::fmt::Debug for ReloadingCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReloadingCert")
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReloadingCert {
@@ -166,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn a_matching_pair_loads() {
+    fn a_matching_pair_loads_and_debug_shows_no_key() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (cert, key) = self_signed();
         let config = TlsConfig {
@@ -174,6 +183,11 @@ mod tests {
             key_file: write(dir.path(), "key.pem", &key),
         };
         assert!(acceptor(&config).is_ok());
+        let resolver = ReloadingCert::load(&config.cert_file, &config.key_file).expect("loads");
+        let debug = format!("{resolver:?}");
+        assert!(debug.contains("key.pem"), "{debug}");
+        let key_line = key.lines().nth(1).expect("a base64 line");
+        assert!(!debug.contains(&key_line[..16]), "{debug}");
     }
 
     #[test]
