@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod exporter;
 pub mod http;
+pub mod memory;
 pub mod protocol;
 pub mod secret;
 pub mod sim;

@@ -130,15 +130,17 @@ async fn settle_and_measure() -> (u64, usize, Option<u64>) {
 #[test]
 #[ignore = "soak: minutes long; run scripts/soak"]
 fn soak_fleet_scrapes_keep_memory_and_descriptors_flat() {
+    // As the binary does at start (a no-op if MALLOC_* tunables are set).
+    let tuned = whatsminer_exporter::memory::tune_allocator();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(soak());
+    runtime.block_on(soak(tuned));
 }
 
-async fn soak() {
+async fn soak(allocator_tuned: bool) {
     let scrapes = knob("SOAK_SCRAPES", 10_000);
     let budget = Duration::from_secs(knob("SOAK_MINUTES", 45) * 60);
     let miners = knob("SOAK_MINERS", 200) as usize;
@@ -273,6 +275,7 @@ async fn soak() {
     let pct = |p: f64| durations[((durations.len() - 1) as f64 * p) as usize];
     let report = format!(
         "soak: {done} scrapes of {miners} miners ({faulty} faulty, {parallel} in flight) in {:.0} s\n\
+         allocator tuned (src/memory.rs): {allocator_tuned}\n\
          scrape duration: p50 {:?}, p99 {:?}, max {:?}\n\
          RSS: {rss_warm} KiB after warm-up ({warm_at} scrapes), {rss_end} KiB at the end ({:+.1}%)\n\
          live heap: {heap}\n\

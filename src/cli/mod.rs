@@ -54,6 +54,8 @@ pub mod exit {
 
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
+    // Before any thread exists: see `memory` for why.
+    crate::memory::tune_allocator();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
