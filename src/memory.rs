@@ -40,10 +40,11 @@ pub fn tune_allocator() -> bool {
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn apply() -> bool {
-    // Two arenas per core at most: enough to keep allocation from
-    // contending, far below glibc's default of eight per core.
+    // One arena per core (at least two): enough to keep allocation from
+    // contending, far below glibc's default of eight per core. On 2 cores,
+    // 2 arenas held the soak at 32 MiB flat, 4 arenas at 35 to 37 MiB.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let arenas = i32::try_from(cores.saturating_mul(2)).unwrap_or(i32::MAX);
+    let arenas = i32::try_from(cores.max(2)).unwrap_or(i32::MAX);
     // SAFETY: mallopt only changes allocator parameters; it is called
     // before the runtime's threads start allocating.
     unsafe {
