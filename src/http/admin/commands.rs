@@ -139,20 +139,13 @@ pub async fn run(state: &AdminState, body: Incoming, call: Call) -> Response<Bod
             );
         }
     };
-    if miner.password.as_ref().is_none_or(|p| p.is_empty()) {
-        let e = super::ExecError::NoPassword;
-        finish(
-            state,
-            &call,
-            Some(miner),
-            &params,
-            "refused",
-            Some(e.reason()),
-            0,
-        );
-        return json_error(StatusCode::CONFLICT, e.reason(), &e.message());
-    }
-    let api = match state.api_for(miner) {
+    // Without a password, or an API to speak, nothing can be sent.
+    let api = if miner.password.as_ref().is_none_or(|p| p.is_empty()) {
+        Err(super::ExecError::NoPassword)
+    } else {
+        state.api_for(miner)
+    };
+    let api = match api {
         Ok(api) => api,
         Err(e) => {
             finish(
