@@ -97,12 +97,9 @@ pub fn main() -> ExitCode {
 /// Sets up logging to stderr: `level` is a tracing filter (`info`,
 /// `whatsminer_exporter=debug`), `json` picks structured lines.
 pub fn init_logging(level: &str, json: bool) {
-    // Checked first: EnvFilter panics on some non-ASCII input.
-    let filter = match crate::config::check_log_filter(level) {
-        Ok(()) => tracing_subscriber::EnvFilter::try_new(level).ok(),
-        Err(_) => None,
-    }
-    .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    // Through the config's check: EnvFilter panics on some non-ASCII input.
+    let filter = crate::config::log_filter(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -51,7 +51,7 @@ impl ServeArgs {
             config.scrape.concurrency = c;
         }
         if let Some(level) = &self.log_level {
-            config::check_log_filter(level).map_err(|e| format!("--log-level: {e}"))?;
+            config::log_filter(level).map_err(|e| format!("--log-level: {e}"))?;
             config.log.level = level.clone();
         }
         if let Some(format) = &self.log_format {

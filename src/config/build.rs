@@ -216,8 +216,7 @@ pub(crate) fn log(ctx: &Ctx, raw: &RawLog) -> Result<LogConfig, ConfigError> {
     let level = match &raw.level {
         None => LogConfig::default().level,
         Some(text) => {
-            check_log_filter(text.get_ref())
-                .map_err(|m| ctx.invalid(&text.span(), "log.level", m))?;
+            log_filter(text.get_ref()).map_err(|m| ctx.invalid(&text.span(), "log.level", m))?;
             text.get_ref().clone()
         }
     };
@@ -236,7 +235,7 @@ pub(crate) fn log(ctx: &Ctx, raw: &RawLog) -> Result<LogConfig, ConfigError> {
 /// The filter must be ASCII: tracing-subscriber 0.3's directive parser slices
 /// the text at byte offsets and panics inside a multi-byte character (found
 /// by the `config` fuzz target). Targets and levels are ASCII anyway.
-pub(crate) fn check_log_filter(filter: &str) -> Result<(), String> {
+pub(crate) fn log_filter(filter: &str) -> Result<tracing_subscriber::EnvFilter, String> {
     const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
     if !filter.is_ascii() {
         return Err(format!(
@@ -253,7 +252,6 @@ pub(crate) fn check_log_filter(filter: &str) -> Result<(), String> {
         ));
     }
     tracing_subscriber::EnvFilter::try_new(filter)
-        .map(|_| ())
         .map_err(|e| format!("invalid tracing filter: {e}"))
 }
 

@@ -28,9 +28,10 @@ pub use crate::collector::target::Protocol;
 pub use crate::transport::MinerAddr;
 pub use error::{ConfigError, ConfigErrorKind, Place};
 
-/// Checks a `[log] level` value (also used for `--log-level`).
-pub fn check_log_filter(filter: &str) -> Result<(), String> {
-    build::check_log_filter(filter)
+/// The tracing filter of a `[log] level` or `--log-level` value, checked
+/// as the config file's value is.
+pub fn log_filter(filter: &str) -> Result<tracing_subscriber::EnvFilter, String> {
+    build::log_filter(filter)
 }
 
 use crate::secret::Secret;

@@ -28,12 +28,11 @@ const MAX_PEM_BYTES: u64 = 1024 * 1024;
 /// A TLS acceptor for `config`, or an error that names the bad file.
 pub fn acceptor(config: &TlsConfig) -> std::io::Result<TlsAcceptor> {
     let resolver = ReloadingCert::load(&config.cert_file, &config.key_file).map_err(invalid)?;
-    let server = ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
+    let mut server = ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| invalid(format!("TLS setup: {e}")))?
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(resolver));
-    let mut server = server;
     // Only HTTP/1.1 is served; say so to clients that ask.
     server.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(server)))
