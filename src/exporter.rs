@@ -4,7 +4,7 @@
 //! exporter through [`Exporter::start`].
 
 use crate::collector::{Collector, CollectorConfig, MinerTarget};
-use crate::config::ProbePolicy;
+use crate::config::{ProbePolicy, ReloadAccess};
 use crate::http::admin::{AdminSettings, AdminState};
 use crate::http::{self, server, AppState, ScrapeSettings};
 use crate::telemetry::Telemetry;
@@ -24,6 +24,8 @@ pub struct Settings {
     pub scrape: ScrapeSettings,
     /// Which `/probe` targets are served.
     pub probe: ProbePolicy,
+    /// Who may `POST /-/reload`.
+    pub reload: ReloadAccess,
     /// The admin API (and its webhook); `None` keeps it off.
     pub admin: Option<AdminSettings>,
 }
@@ -60,6 +62,7 @@ impl Exporter {
             settings.scrape,
         );
         state.set_probe_policy(settings.probe.clone());
+        state.set_reload_access(settings.reload);
         let listener = TcpListener::bind(settings.listen).await?;
         let metrics_addr = listener.local_addr()?;
         let admin_listener = match &settings.admin {
@@ -172,6 +175,7 @@ pub fn apply_to_state(state: &AppState, settings: Settings) {
     state.collector.reconfigure(settings.collector);
     state.set_settings(settings.scrape);
     state.set_probe_policy(settings.probe);
+    state.set_reload_access(settings.reload);
     state.set_targets(settings.targets);
 }
 
@@ -211,6 +215,7 @@ impl Settings {
         Settings {
             listen: config.server.listen,
             probe: config.server.probe.clone(),
+            reload: config.server.reload,
             targets,
             admin: AdminSettings::from_config(config, client),
             collector: CollectorConfig {

@@ -352,6 +352,7 @@ async fn scrape_through_http_metrics_of_a_started_exporter() {
             mode: ScrapeMode::Live,
         },
         probe: Default::default(),
+        reload: Default::default(),
         admin: None,
     })
     .await

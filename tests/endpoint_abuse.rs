@@ -45,6 +45,7 @@ fn settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
             mode: ScrapeMode::Live,
         },
         probe: Default::default(),
+        reload: Default::default(),
         admin: None,
     }
 }

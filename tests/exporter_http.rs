@@ -225,3 +225,41 @@ async fn reload_adds_and_removes_miners() {
     exporter.shutdown().await;
     fleet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_endpoint_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exporter.toml");
+    std::fs::write(
+        &path,
+        "[server]\nlisten = \"127.0.0.1:0\"\nreload_endpoint = \"off\"\n[[miners]]\naddress = \"127.0.0.1:9\"\nname = \"m0\"\n",
+    )
+    .unwrap();
+    let config = whatsminer_exporter::config::load(&path).unwrap();
+    let exporter = Exporter::start(Settings::from_config(&config))
+        .await
+        .unwrap();
+    let reloads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = reloads.clone();
+    exporter.state.set_reloader(Arc::new(move || {
+        let counter = counter.clone();
+        Box::pin(async move {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok("reloaded".to_string())
+        })
+    }));
+    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", "").await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("SIGHUP"), "{text}");
+    // The switch guards the endpoint only: a reload by signal still runs.
+    exporter.state.reload().await.unwrap();
+    assert_eq!(reloads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // From loopback, the default lets it through.
+    exporter
+        .state
+        .set_reload_access(whatsminer_exporter::config::ReloadAccess::default());
+    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", "").await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(reloads.load(std::sync::atomic::Ordering::SeqCst), 2);
+    exporter.shutdown().await;
+}

@@ -200,6 +200,7 @@ async fn soak(allocator_tuned: bool) {
             mode: ScrapeMode::Live,
         },
         probe: Default::default(),
+        reload: Default::default(),
         admin: None,
     })
     .await

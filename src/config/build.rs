@@ -7,7 +7,8 @@ use super::error::{ConfigError, ConfigErrorKind, Locator};
 use super::raw::{Int, RawLog, RawScrape, RawServer, Text};
 use super::values::{self, parse_duration, parse_listen};
 use super::{
-    LogConfig, LogFormat, ProbePolicy, ScrapeConfig, ScrapeMode, ServerConfig, DEFAULT_LISTEN_PORT,
+    LogConfig, LogFormat, ProbePolicy, ReloadAccess, ScrapeConfig, ScrapeMode, ServerConfig,
+    DEFAULT_LISTEN_PORT,
 };
 use crate::secret::Secret;
 use std::ops::{Range, RangeInclusive};
@@ -203,12 +204,23 @@ pub(crate) fn server(ctx: &Ctx, raw: &RawServer) -> Result<ServerConfig, ConfigE
         })?;
         networks.push(net.trunc());
     }
+    let reload = ctx.choice(
+        &raw.reload_endpoint,
+        "server.reload_endpoint",
+        &[
+            ("loopback", ReloadAccess::Loopback),
+            ("any", ReloadAccess::Any),
+            ("off", ReloadAccess::Off),
+        ],
+        ReloadAccess::default(),
+    )?;
     Ok(ServerConfig {
         listen,
         probe: ProbePolicy {
             configured_only,
             networks,
         },
+        reload,
     })
 }
 

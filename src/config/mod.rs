@@ -67,6 +67,42 @@ pub struct Config {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub probe: ProbePolicy,
+    pub reload: ReloadAccess,
+}
+
+/// Who may `POST /-/reload` (`[server] reload_endpoint`). The metrics
+/// listener has no authentication, so by default only clients on the same
+/// host may make the exporter re-read its configuration, the way Prometheus
+/// keeps its lifecycle API off unless asked. SIGHUP works in every case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReloadAccess {
+    /// Loopback clients only (127.0.0.0/8, ::1, and v4-mapped loopback).
+    #[default]
+    Loopback,
+    /// Any client that reaches the port (blackbox_exporter's behaviour).
+    Any,
+    /// Nobody: reload by SIGHUP only.
+    Off,
+}
+
+impl ReloadAccess {
+    /// Whether a client at `peer` may trigger a reload.
+    pub fn allows(self, peer: std::net::IpAddr) -> bool {
+        match self {
+            ReloadAccess::Any => true,
+            ReloadAccess::Off => false,
+            ReloadAccess::Loopback => peer.to_canonical().is_loopback(),
+        }
+    }
+
+    /// The config value, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadAccess::Loopback => "loopback",
+            ReloadAccess::Any => "any",
+            ReloadAccess::Off => "off",
+        }
+    }
 }
 
 /// Which `/probe` targets are served (`[server] probe_targets`,
@@ -197,6 +233,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_LISTEN_PORT),
             probe: ProbePolicy::default(),
+            reload: ReloadAccess::default(),
         }
     }
 }
@@ -256,6 +293,7 @@ impl Config {
             server: ServerConfig {
                 listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_LISTEN_PORT),
                 probe: ProbePolicy::default(),
+                reload: ReloadAccess::default(),
             },
             log: LogConfig::default(),
             scrape: ScrapeConfig::default(),

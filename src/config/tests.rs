@@ -33,6 +33,7 @@ const FULL: &str = r#"
 listen = "127.0.0.1:9810"
 probe_targets = "configured"
 probe_networks = ["10.20.0.7/16", "fd00::/64"]
+reload_endpoint = "off"
 [log]
 level = "info,whatsminer_exporter=debug"
 format = "json"
@@ -103,6 +104,7 @@ fn full_example_parses_to_the_expected_values() {
     assert!(allowed("10.20.255.1:4028") && allowed("[fd00::9]:4028"));
     assert!(!allowed("10.21.0.1") && !allowed("127.0.0.1") && !allowed("miner.local"));
     assert!(ProbePolicy::default().allows_unconfigured(&"miner.local".parse().unwrap()));
+    assert_eq!(config.server.reload, ReloadAccess::Off);
     assert_eq!(config.log.level, "info,whatsminer_exporter=debug");
     assert_eq!(config.log.format, LogFormat::Json);
     let s = &config.scrape;
@@ -338,4 +340,29 @@ fn the_shipped_example_loads() {
         let ip: std::net::IpAddr = miner.addr.host().parse().unwrap();
         assert!(ip.is_loopback(), "example must point at the simulator");
     }
+}
+
+#[test]
+fn reload_access_defaults_to_loopback_clients() {
+    use std::net::IpAddr;
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let loopback = ReloadAccess::default();
+    assert_eq!(loopback, ReloadAccess::Loopback);
+    for peer in ["127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"] {
+        assert!(loopback.allows(ip(peer)), "{peer}");
+    }
+    for peer in [
+        "10.0.0.5",
+        "192.168.1.9",
+        "fd00::1",
+        "::ffff:10.0.0.5",
+        "0.0.0.0",
+    ] {
+        assert!(!loopback.allows(ip(peer)), "{peer}");
+    }
+    assert!(ReloadAccess::Any.allows(ip("10.0.0.5")));
+    assert!(!ReloadAccess::Off.allows(ip("127.0.0.1")));
+    let fx = Fixture::new();
+    let config = fx.load("[[miners]]\naddress = \"127.0.0.1\"\n").unwrap();
+    assert_eq!(config.server.reload, ReloadAccess::Loopback);
 }

@@ -203,6 +203,13 @@ fn bad_durations_and_words() {
         "{e}"
     );
     let e = error_of(&format!(
+        "{MINER}[server]\nreload_endpoint = \"everyone\"\n"
+    ));
+    assert!(
+        e.starts_with("exporter.toml:4:19: server.reload_endpoint: unknown value \"everyone\", expected one of \"loopback\", \"any\", \"off\""),
+        "{e}"
+    );
+    let e = error_of(&format!(
         "{MINER}[server]\nprobe_networks = [\"10.0.0.0/8\"]\n"
     ));
     assert!(

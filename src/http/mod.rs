@@ -11,18 +11,20 @@ mod write_timeout;
 
 pub use state::{AppState, ScrapeMode, ScrapeSettings};
 
+use crate::config::ReloadAccess;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use server::{text, Body, Router};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// The router of the metrics listener.
 pub fn metrics_router(state: Arc<AppState>) -> Router {
-    Arc::new(move |req: Request<Incoming>, _peer| {
+    Arc::new(move |req: Request<Incoming>, peer: SocketAddr| {
         let state = state.clone();
         Box::pin(async move {
             let handler = handler_name(req.uri().path());
-            let resp = route(state.clone(), req).await;
+            let resp = route(state.clone(), req, peer).await;
             state
                 .telemetry
                 .http_requests
@@ -47,7 +49,7 @@ fn handler_name(path: &str) -> &'static str {
     }
 }
 
-async fn route(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
+async fn route(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_string();
     match (req.method(), path.as_str()) {
         (&Method::GET | &Method::HEAD, "/metrics") => {
@@ -63,6 +65,9 @@ async fn route(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
             } else {
                 text(StatusCode::SERVICE_UNAVAILABLE, "Not ready\n")
             }
+        }
+        (&Method::POST | &Method::PUT, "/-/reload") if !state.reload_access().allows(peer.ip()) => {
+            reload_refused(state.reload_access(), peer)
         }
         // Nothing to reload is the caller's mistake, not a server failure.
         (&Method::POST | &Method::PUT, "/-/reload") if !state.can_reload() => text(
@@ -84,6 +89,23 @@ async fn route(state: Arc<AppState>, req: Request<Incoming>) -> Response<Body> {
         }
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     }
+}
+
+/// 403 with what to do instead; the refusal is logged, since a reload
+/// attempt from elsewhere is worth an operator's attention.
+fn reload_refused(access: ReloadAccess, peer: SocketAddr) -> Response<Body> {
+    tracing::warn!(%peer, reload_endpoint = access.as_str(), "POST /-/reload refused");
+    let why = match access {
+        ReloadAccess::Off => "the reload endpoint is off",
+        _ => "the reload endpoint only serves loopback clients",
+    };
+    text(
+        StatusCode::FORBIDDEN,
+        format!(
+            "{why} ([server] reload_endpoint = \"{}\"); send SIGHUP to the exporter instead\n",
+            access.as_str()
+        ),
+    )
 }
 
 fn landing_page() -> String {

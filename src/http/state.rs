@@ -3,7 +3,7 @@
 //! list it started with), the last background snapshot, and readiness.
 
 use crate::collector::{Collector, FleetSnapshot, MinerTarget};
-use crate::config::ProbePolicy;
+use crate::config::{ProbePolicy, ReloadAccess};
 use crate::http::server::BoxFuture;
 use crate::telemetry::Telemetry;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +48,7 @@ pub struct AppState {
     targets: RwLock<Arc<Vec<Arc<MinerTarget>>>>,
     settings: RwLock<ScrapeSettings>,
     probe_policy: RwLock<Arc<ProbePolicy>>,
+    reload_access: RwLock<ReloadAccess>,
     snapshot: RwLock<Option<Arc<FleetSnapshot>>>,
     reloader: RwLock<Option<ReloadFn>>,
     /// Serialises reloads: SIGHUP and POST may race.
@@ -74,6 +75,7 @@ impl AppState {
             targets: RwLock::new(Arc::new(Vec::new())),
             settings: RwLock::new(settings),
             probe_policy: RwLock::new(Arc::default()),
+            reload_access: RwLock::new(ReloadAccess::default()),
             snapshot: RwLock::new(None),
             reloader: RwLock::new(None),
             reload_lock: tokio::sync::Mutex::new(()),
@@ -118,6 +120,17 @@ impl AppState {
     pub fn set_probe_policy(&self, policy: ProbePolicy) {
         if let Ok(mut p) = self.probe_policy.write() {
             *p = Arc::new(policy);
+        }
+    }
+
+    /// Who may `POST /-/reload`.
+    pub fn reload_access(&self) -> ReloadAccess {
+        self.reload_access.read().map(|a| *a).unwrap_or_default()
+    }
+
+    pub fn set_reload_access(&self, access: ReloadAccess) {
+        if let Ok(mut a) = self.reload_access.write() {
+            *a = access;
         }
     }
 

@@ -195,6 +195,7 @@ pub async fn start_exporter(targets: Vec<Arc<MinerTarget>>) -> Exporter {
         collector: CollectorConfig::default(),
         scrape: ScrapeSettings::default(),
         probe: Default::default(),
+        reload: Default::default(),
         admin: None,
     };
     Exporter::start(settings)
