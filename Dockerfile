@@ -19,6 +19,9 @@ FROM debian:bookworm-slim
 RUN groupadd --system --gid 10001 whatsminer \
     && useradd --system --uid 10001 --gid whatsminer --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin whatsminer
+# The webhook's state file lives here ([webhook] state_file); a named volume
+# mounted on it starts out with this owner.
+RUN install -d -o 10001 -g 10001 -m 0750 /var/lib/whatsminer-exporter
 COPY --from=builder /out/whatsminer-exporter /usr/local/bin/whatsminer-exporter
 USER 10001:10001
 # 9710: /metrics, /probe, /-/healthy. 9711: admin API and Alertmanager webhook.

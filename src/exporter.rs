@@ -69,7 +69,7 @@ impl Exporter {
             Some(admin) => {
                 let l = TcpListener::bind(admin.listen).await?;
                 let addr = l.local_addr()?;
-                Some((l, addr, AdminState::new(state.clone(), admin)))
+                Some((l, addr, AdminState::new(state.clone(), admin)?))
             }
             None => None,
         };

@@ -23,6 +23,7 @@ pub struct Telemetry {
     pub webhook_alerts: IntCounterVec,
     pub webhook_actions: IntCounterVec,
     pub webhook_budget_remaining: IntGauge,
+    pub webhook_state_write_failures: IntCounter,
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -160,6 +161,14 @@ impl Telemetry {
             )
             .unwrap_or_else(|e| panic!("{e}")),
         );
+        let webhook_state_write_failures = register(
+            &registry,
+            IntCounter::new(
+                "whatsminer_webhook_state_write_failures_total",
+                "Failed writes of the webhook's state file ([webhook] state_file).",
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
         Telemetry {
             registry,
             fleet_scrape_duration,
@@ -174,6 +183,7 @@ impl Telemetry {
             webhook_alerts,
             webhook_actions,
             webhook_budget_remaining,
+            webhook_state_write_failures,
         }
     }
 

@@ -404,3 +404,59 @@ async fn malformed_payloads_are_400_and_never_act() {
     let alerts = &h.exporter.state.telemetry.webhook_alerts;
     assert_eq!(alerts.with_label_values(&["firing"]).get(), 0);
 }
+
+#[tokio::test]
+async fn the_budget_and_our_power_offs_survive_a_restart() {
+    let mut setup = Setup::new(3);
+    setup.webhook = "budget = 1\nbudget_window = \"1h\"\npower_on_when_resolved = true\n\
+                     state_file = \"webhook-state.json\""
+        .into();
+    let h = Harness::start("wh-restart", setup).await;
+    send(&h, &notification(vec![hot("sim-0", "s0")])).await;
+    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
+    assert!(!h.miner(0).powered_on());
+
+    let h = h.restart().await;
+    assert_eq!(
+        h.exporter.state.telemetry.webhook_budget_remaining.get(),
+        0,
+        "the power-off before the restart still counts"
+    );
+    send(&h, &notification(vec![hot("sim-1", "s1")])).await;
+    assert!(
+        admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "budget_exceeded")
+            == 1)
+        .await
+    );
+    assert!(h.miner(1).powered_on());
+    assert_eq!(h.miner(1).command_count("power_off"), 0);
+    // The new process still knows sim-0 is its own power-off.
+    let resolved = alert(
+        "resolved",
+        "s0",
+        json!({"alertname": "Hot", "miner": "sim-0", "action": "power_off"}),
+    );
+    assert_eq!(
+        decisions(&send(&h, &notification(vec![resolved])).await),
+        ["queued"]
+    );
+    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_on", "ok") == 1).await);
+    assert!(h.miner(0).powered_on());
+
+    // A state file that cannot be read stops the start.
+    let path = h.dir.path().join("webhook-state.json");
+    let Harness {
+        exporter, settings, ..
+    } = h;
+    exporter.shutdown().await;
+    std::fs::write(&path, "{\"version\": 1, \"budget_taken_unix_ms\": [").unwrap();
+    let err = whatsminer_exporter::exporter::Exporter::start(settings)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("[webhook] state_file: ")
+            && err.to_string().contains("not a webhook state file"),
+        "{err}"
+    );
+}

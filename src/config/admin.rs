@@ -199,6 +199,17 @@ pub(crate) fn webhook(
             .unwrap_or(d.power_on_when_resolved),
         dedupe_ttl,
         retries: u32::try_from(retries).unwrap_or(d.retries),
+        state_file: match &raw.state_file {
+            Some(t) if t.get_ref().trim().is_empty() => {
+                return Err(ctx.invalid(
+                    &t.span(),
+                    "webhook.state_file",
+                    "must not be empty (leave it out to keep the guards in memory)".into(),
+                ))
+            }
+            Some(t) => Some(ctx.path(t)),
+            None => None,
+        },
     })
 }
 

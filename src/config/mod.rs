@@ -226,6 +226,9 @@ pub struct WebhookConfig {
     /// How long a handled alert is remembered, to ignore re-sends.
     pub dedupe_ttl: Duration,
     pub retries: u32,
+    /// Where the budget and the webhook's own power-offs are kept across
+    /// restarts; `None` keeps them in memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -280,6 +283,7 @@ impl Default for WebhookConfig {
             power_on_when_resolved: false,
             dedupe_ttl: Duration::from_secs(3600),
             retries: 3,
+            state_file: None,
         }
     }
 }

@@ -129,4 +129,5 @@ pub(crate) struct RawWebhook {
     pub power_on_when_resolved: Option<bool>,
     pub dedupe_ttl: Option<Text>,
     pub retries: Option<Int>,
+    pub state_file: Option<Text>,
 }

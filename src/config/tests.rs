@@ -82,6 +82,7 @@ default_action = "power_on"
 power_on_when_resolved = true
 dedupe_ttl = "2h"
 retries = 1
+state_file = "state/webhook.json"
 "#;
 
 #[test]
@@ -178,6 +179,7 @@ fn full_example_parses_to_the_expected_values() {
     assert_eq!(w.default_action, "power_on");
     assert_eq!(w.dedupe_ttl, Duration::from_secs(7200));
     assert_eq!(w.retries, 1);
+    assert_eq!(w.state_file, Some(fx.dir.path().join("state/webhook.json")));
     assert!(config.source.ends_with("exporter.toml"));
 }
 

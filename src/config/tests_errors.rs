@@ -368,6 +368,14 @@ fn admin_rules() {
             .contains(":8:16: webhook.miner_labels: give either miner_label or miner_labels"),
         "{e}"
     );
+    let e = fx
+        .load(&format!("{MINER}{admin}[webhook]\nstate_file = \" \"\n"))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(":7:14: webhook.state_file: must not be empty"),
+        "{e}"
+    );
 }
 
 #[test]

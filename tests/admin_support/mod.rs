@@ -27,6 +27,8 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     /// The bearer token of this exporter (`Setup::admin_token`).
     pub token: String,
+    /// What the exporter was started with, for [`Harness::restart`].
+    pub settings: Settings,
 }
 
 /// What to build.
@@ -136,7 +138,7 @@ impl Harness {
                 admin.body_timeout = timeout;
             }
         }
-        let exporter = Exporter::start(settings).await.expect("exporter");
+        let exporter = Exporter::start(settings.clone()).await.expect("exporter");
         let admin = exporter.admin_addr().expect("admin API on");
         Harness {
             fleet,
@@ -145,6 +147,23 @@ impl Harness {
             token_name,
             dir,
             token: setup.admin_token,
+            settings,
+        }
+    }
+
+    /// Stops the exporter and starts a new one with the same settings (and
+    /// files) against the same fleet, as a process restart would.
+    pub async fn restart(self) -> Harness {
+        let Harness { exporter, .. } = self;
+        exporter.shutdown().await;
+        let exporter = Exporter::start(self.settings.clone())
+            .await
+            .expect("exporter after restart");
+        let admin = exporter.admin_addr().expect("admin API on");
+        Harness {
+            exporter,
+            admin,
+            ..self
         }
     }
 

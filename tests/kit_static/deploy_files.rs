@@ -6,6 +6,7 @@
 use serde_yaml::Value as Yaml;
 
 use super::{read, yaml};
+use std::path::Path;
 
 /// Needs no external tool: reads the rule and rule-test files.
 #[test]
@@ -88,6 +89,33 @@ fn secret_target(compose: &Yaml, service: &str, secret: &str) -> String {
         .as_str()
         .expect("target")
         .to_owned()
+}
+
+/// The webhook's state file sits on a named volume (the exporter's root file
+/// system is read-only), whose folder the Dockerfile makes for its user.
+#[test]
+fn webhook_state_is_on_a_writable_volume() {
+    let compose = yaml("docker-compose.yml");
+    let volumes = strings(&compose["services"]["exporter"]["volumes"]);
+    let exporter_toml: toml::Value =
+        toml::from_str(&read("deploy/exporter/exporter.toml")).expect("exporter.toml");
+    let state_file = exporter_toml["webhook"]["state_file"]
+        .as_str()
+        .expect("webhook.state_file");
+    let state_dir = Path::new(state_file).parent().expect("a folder");
+    let volume = volumes
+        .iter()
+        .find_map(|v| v.strip_suffix(&format!(":{}", state_dir.display())))
+        .unwrap_or_else(|| panic!("nothing mounted on {}: {volumes:?}", state_dir.display()));
+    let declared = compose["volumes"].as_mapping().expect("top-level volumes");
+    assert!(
+        declared.contains_key(Yaml::from(volume)),
+        "{volume} is not a named volume"
+    );
+    assert!(read("Dockerfile").contains(&format!(
+        "-o 10001 -g 10001 -m 0750 {}",
+        state_dir.display()
+    )));
 }
 
 /// The exporter reads the simulator's miners and the secrets compose mounts for it.

@@ -51,6 +51,19 @@ impl Budget {
         }
     }
 
+    /// When each slot still in the window was taken (for the state file).
+    pub fn taken(&mut self, now: Instant) -> impl Iterator<Item = Instant> + '_ {
+        self.expire(now);
+        self.taken.iter().copied()
+    }
+
+    /// Counts slots taken before a restart (in any order).
+    pub fn restore(&mut self, taken: impl IntoIterator<Item = Instant>) {
+        let mut all: Vec<Instant> = self.taken.drain(..).chain(taken).collect();
+        all.sort();
+        self.taken = all.into();
+    }
+
     /// Slots left in the window ending at `now`.
     pub fn remaining(&mut self, now: Instant) -> u32 {
         self.expire(now);
@@ -185,6 +198,14 @@ impl PowerMarks {
     /// since, as far as the exporter knows.
     pub fn is_off_by_webhook(&self, miner: &MinerAddr) -> bool {
         matches!(self.marks.get(miner), Some(PowerMark::OffByWebhook(_)))
+    }
+
+    /// The miners the webhook powered off, and when (for the state file).
+    pub fn powered_off(&self) -> impl Iterator<Item = (MinerAddr, Instant)> + '_ {
+        self.marks.iter().filter_map(|(addr, mark)| match mark {
+            PowerMark::OffByWebhook(at) => Some((addr.clone(), *at)),
+            PowerMark::PoweringOff => None,
+        })
     }
 
     /// Keeps marks only for configured miners (after a reload).

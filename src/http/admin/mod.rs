@@ -15,6 +15,7 @@
 mod audit;
 mod auth;
 mod commands;
+pub mod guard_state;
 pub mod guards;
 mod miners;
 pub mod payload;
@@ -45,7 +46,7 @@ pub struct AdminSettings {
     pub token_name: String,
     /// Commands that may be sent.
     pub allow: Vec<String>,
-    /// HTTPS is not implemented: the exporter refuses to start when set.
+    /// PEM certificate chain and key: the admin API is then HTTPS only.
     pub tls: Option<TlsConfig>,
     pub max_body_bytes: usize,
     /// A client slower than this to send its body gets 408.
@@ -102,11 +103,20 @@ impl std::fmt::Debug for AdminState {
 }
 
 impl AdminState {
-    pub fn new(app: Arc<AppState>, settings: &AdminSettings) -> Arc<AdminState> {
+    /// Fails when the webhook's state file exists but cannot be read.
+    pub fn new(app: Arc<AppState>, settings: &AdminSettings) -> std::io::Result<Arc<AdminState>> {
         let webhook = settings
             .webhook
             .enabled
-            .then(|| webhook::Webhook::new(settings.webhook.clone(), settings.retry_backoff));
+            .then(|| {
+                webhook::Webhook::new(
+                    settings.webhook.clone(),
+                    settings.retry_backoff,
+                    app.telemetry.webhook_state_write_failures.clone(),
+                )
+            })
+            .transpose()
+            .map_err(|e| std::io::Error::new(e.kind(), format!("[webhook] state_file: {e}")))?;
         let state = Arc::new(AdminState {
             app,
             token: auth::TokenCheck::new(&settings.token),
@@ -119,8 +129,12 @@ impl AdminState {
             webhook,
             auth_log: auth::LogLimiter::new(Duration::from_secs(1)),
         });
+        if let Some(w) = &state.webhook {
+            // Marks restored for miners no longer configured are dropped.
+            w.retain(&state.directory());
+        }
         state.refresh_budget_gauge();
-        state
+        Ok(state)
     }
 
     /// The API a miner's writes go through: as configured, or for `auto`

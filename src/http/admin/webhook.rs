@@ -10,6 +10,7 @@
 //! sent again.
 
 use super::audit::{self, AuditRecord, Source};
+use super::guard_state::{self, Clocks, StoredGuards};
 use super::guards::{Budget, Claim, Dedupe, PowerMark, PowerMarks};
 use super::payload::{Alert, AlertStatus, Notification};
 use super::{json, json_error, AdminMiner, AdminState, Directory, ExecError};
@@ -40,6 +41,8 @@ pub struct Webhook {
     retry_backoff: Duration,
     guards: Mutex<Guards>,
     slots: Arc<Semaphore>,
+    /// Counts failed writes of `config.state_file`.
+    state_write_failures: prometheus::IntCounter,
 }
 
 #[derive(Debug)]
@@ -50,18 +53,39 @@ struct Guards {
 }
 
 impl Webhook {
-    pub fn new(config: WebhookConfig, retry_backoff: Duration) -> Self {
-        let guards = Guards {
+    /// Fails when `config.state_file` exists but cannot be read: starting
+    /// with an empty budget is what the file is there to prevent.
+    pub fn new(
+        config: WebhookConfig,
+        retry_backoff: Duration,
+        state_write_failures: prometheus::IntCounter,
+    ) -> std::io::Result<Self> {
+        let mut guards = Guards {
             budget: Budget::new(config.budget, config.budget_window),
             dedupe: Dedupe::new(config.dedupe_ttl),
             marks: PowerMarks::default(),
         };
-        Webhook {
+        if let Some(path) = &config.state_file {
+            if let Some(restored) = guard_state::load(path, Clocks::now(), config.budget_window)? {
+                tracing::info!(
+                    file = %path.display(),
+                    budget_used = restored.budget_taken.len(),
+                    powered_off = restored.off_by_webhook.len(),
+                    "webhook guards restored"
+                );
+                guards.budget.restore(restored.budget_taken);
+                for (miner, at) in restored.off_by_webhook {
+                    guards.marks.mark_off(&miner, at);
+                }
+            }
+        }
+        Ok(Webhook {
             config,
             retry_backoff,
             guards: Mutex::new(guards),
             slots: Arc::new(Semaphore::new(MAX_CONCURRENT_ACTIONS)),
-        }
+            state_write_failures,
+        })
     }
 
     fn guards(&self) -> MutexGuard<'_, Guards> {
@@ -69,19 +93,57 @@ impl Webhook {
         self.guards.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Writes the budget and the power marks to the state file, if there
+    /// is one. Called with the guards locked, so writes land in the order
+    /// of the changes. A failure is logged and counted, and the webhook
+    /// goes on with its memory: the guards still hold until a restart.
+    fn persist(&self, guards: &mut Guards) {
+        let Some(path) = &self.config.state_file else {
+            return;
+        };
+        let clocks = Clocks::now();
+        let stored = StoredGuards::new(
+            clocks,
+            guards.budget.taken(clocks.instant),
+            guards.marks.powered_off(),
+        );
+        if let Err(e) = guard_state::save(path, &stored) {
+            self.state_write_failures.inc();
+            tracing::error!(
+                file = %path.display(), error = %e,
+                "could not save the webhook guards; a restart now would forget them"
+            );
+        }
+    }
+
     pub fn budget_remaining(&self, now: Instant) -> u32 {
         self.guards().budget.remaining(now)
     }
 
+    /// Takes a budget slot, saved before the command is sent: a crash
+    /// right after sending must not give the slot back.
+    fn take_budget(&self) -> bool {
+        let mut guards = self.guards();
+        let taken = guards.budget.try_take(Instant::now());
+        if taken {
+            self.persist(&mut guards);
+        }
+        taken
+    }
+
     /// Forgets the webhook's power-off of `miner` (it was powered on).
     pub fn forget_power_off(&self, miner: &MinerAddr) {
-        self.guards().marks.clear(miner);
+        let mut guards = self.guards();
+        if guards.marks.is_off_by_webhook(miner) {
+            guards.marks.clear(miner);
+            self.persist(&mut guards);
+        }
     }
 
     pub fn retain(&self, directory: &Directory) {
-        self.guards()
-            .marks
-            .retain(|addr| directory.contains_addr(addr));
+        let mut guards = self.guards();
+        guards.marks.retain(|addr| directory.contains_addr(addr));
+        self.persist(&mut guards);
     }
 }
 
@@ -276,7 +338,7 @@ async fn act(
         finish(&state, &job, "dry_run", None, 0);
         return;
     }
-    if job.action != "power_on" && !webhook.guards().budget.try_take(Instant::now()) {
+    if job.action != "power_on" && !webhook.take_budget() {
         release();
         // A later re-send may act once the window has room again.
         webhook.guards().dedupe.forget(&job.dedupe_key);
@@ -299,6 +361,9 @@ async fn act(
                     "power_off" => guards.marks.mark_off(&miner.addr, Instant::now()),
                     "power_on" => guards.marks.clear(&miner.addr),
                     _ => {}
+                }
+                if matches!(job.action.as_str(), "power_off" | "power_on") {
+                    webhook.persist(&mut guards);
                 }
             }
             state.app.collector.invalidate_info(&miner.addr);
