@@ -7,10 +7,12 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::fault::parse_scenario;
 use super::fleet::{Bind, Fleet, FleetConfig};
 use super::model::{Flavour, Model};
+use super::server::ServerLimits;
 use crate::secret::Secret;
 
 /// Errors of the subcommand, already worded for the user.
@@ -60,6 +62,10 @@ pub struct SimulateArgs {
     /// 0 = ephemeral).
     #[arg(long, default_value_t = 4433)]
     pub v3_port: u16,
+    /// Seconds a miner's API stays unreachable after a `reboot` command, as
+    /// a real control board's restart (0: it answers again at once).
+    #[arg(long, default_value_t = 60)]
+    pub reboot_seconds: u64,
 }
 
 /// Runs the fleet until Ctrl-C or SIGTERM, then shuts it down cleanly.
@@ -170,7 +176,10 @@ pub fn fleet_config(args: &SimulateArgs) -> Result<FleetConfig, CliError> {
         flavour,
         v3_miners,
         v3_port: args.v3_port,
-        ..FleetConfig::loopback_ephemeral(args.miners)
+        limits: ServerLimits {
+            reboot_offline: Duration::from_secs(args.reboot_seconds),
+            ..ServerLimits::default()
+        },
     })
 }
 
@@ -239,6 +248,9 @@ mod tests {
         let wrapped = fleet_config(&parse(&["--flavour", "Wrapped"])).expect("config");
         assert_eq!(wrapped.flavour, Some(Flavour::Wrapped));
         assert_eq!(wrapped.v3_port, 4433);
+        assert_eq!(wrapped.limits.reboot_offline, Duration::from_secs(60));
+        let quick = fleet_config(&parse(&["--reboot-seconds", "0"])).expect("config");
+        assert!(quick.limits.reboot_offline.is_zero());
         let v3 = fleet_config(&parse(&["--miners", "4", "--v3-miners", "1,3"])).expect("config");
         assert_eq!(v3.v3_miners, [1, 3]);
         let all = fleet_config(&parse(&["--miners", "3", "--v3-miners", "all"])).expect("config");

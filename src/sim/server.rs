@@ -40,6 +40,10 @@ pub struct ServerLimits {
     pub no_reply_hold: Duration,
     /// Pause between bytes of the SlowDrip fault.
     pub drip_interval: Duration,
+    /// How long (in the miner's own time) its API is unreachable after a
+    /// `reboot`: a real control board takes a few minutes. Zero answers
+    /// again at once.
+    pub reboot_offline: Duration,
 }
 
 impl Default for ServerLimits {
@@ -50,6 +54,7 @@ impl Default for ServerLimits {
             max_connections: 8,
             no_reply_hold: Duration::from_secs(120),
             drip_interval: Duration::from_secs(1),
+            reboot_offline: Duration::ZERO,
         }
     }
 }
@@ -93,9 +98,42 @@ impl MinerShared {
 
     pub fn set_fault(&self, fault: Option<Fault>) {
         self.lock().set_fault(fault);
+        self.wake_listeners();
+    }
+
+    fn wake_listeners(&self) {
         for notify in &self.fault_changed {
             notify.notify_one();
         }
+    }
+
+    /// Runs one request on the state; when it rebooted the miner, the
+    /// listeners are woken to close for [`ServerLimits::reboot_offline`].
+    pub(crate) fn handle<R>(&self, run: impl FnOnce(&mut MinerState) -> R) -> R {
+        let (reply, rebooted) = {
+            let mut state = self.lock();
+            let boot_before = state.run.boot_at;
+            let reply = run(&mut state);
+            (reply, state.run.boot_at != boot_before)
+        };
+        if rebooted && !self.limits.reboot_offline.is_zero() {
+            self.wake_listeners();
+        }
+        reply
+    }
+
+    /// How much longer the miner is rebooting, in its own time.
+    fn rebooting_for(&self) -> Option<Duration> {
+        let offline = self.limits.reboot_offline.as_secs_f64();
+        if offline <= 0.0 {
+            return None;
+        }
+        let since_boot = {
+            let state = self.lock();
+            state.now() - state.run.boot_at
+        };
+        let left = offline - since_boot;
+        (left > 0.0).then(|| Duration::from_secs_f64(left))
     }
 
     pub(crate) fn fault(&self) -> Option<Fault> {
@@ -111,7 +149,8 @@ pub(crate) enum Api {
 }
 
 /// Accepts connections until `shutdown` turns true; closes the listener
-/// while the API is disabled and binds it again afterwards.
+/// while the API is disabled or the miner reboots, and binds it again
+/// afterwards.
 pub(crate) async fn run_listener(
     shared: Arc<MinerShared>,
     listener: Option<TcpListener>,
@@ -128,7 +167,8 @@ pub(crate) async fn run_listener(
     let mut listener = listener;
     let mut connections = JoinSet::new();
     while !*shutdown.borrow() {
-        let disabled = matches!(shared.fault(), Some(Fault::ApiDisabled));
+        let rebooting = shared.rebooting_for();
+        let disabled = matches!(shared.fault(), Some(Fault::ApiDisabled)) || rebooting.is_some();
         if disabled {
             listener = None;
         } else if listener.is_none() {
@@ -155,11 +195,17 @@ pub(crate) async fn run_listener(
                 }
             }
             None => {
-                // Disabled, or the address could not be bound again yet.
+                // Disabled, rebooting, or the address could not be bound
+                // again yet. A reboot is checked each second: the miner's
+                // clock may be moved forward by a test.
+                let recheck = match rebooting {
+                    Some(left) => Some(left.min(Duration::from_secs(1))),
+                    None => (!disabled).then_some(Duration::from_secs(1)),
+                };
                 tokio::select! {
                     changed = shutdown.changed() => if changed.is_err() { break },
                     _ = fault_changed.notified() => {}
-                    _ = sleep(Duration::from_secs(1)), if !disabled => {}
+                    _ = sleep(recheck.unwrap_or_default()), if recheck.is_some() => {}
                 }
             }
         }
@@ -219,7 +265,7 @@ async fn serve_connection(shared: &MinerShared, stream: &mut TcpStream, peer: So
         };
         error_reply(when, OVER_MAX_CONNECT_CODE, codes::OVER_MAX_CONNECT_MSG).to_string()
     } else {
-        shared.lock().handle_request(&request, peer.ip())
+        shared.handle(|state| state.handle_request(&request, peer.ip()))
     };
     deliver(stream, reply.into_bytes(), fault, &limits).await;
     drop(permit);

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{ask, fleet, raw, write};
+use crate::client::types::{FromReply, Summary};
 use crate::secret::Secret;
 use crate::sim::testkit::{open_reply, seal};
 use crate::sim::Fault;
@@ -171,5 +172,51 @@ async fn write_faults_refuse_or_break_the_reply() {
         "the undecryptable one is not named"
     );
     assert_eq!(miner.command_count("enc_undecryptable"), 1);
+    fleet.shutdown().await;
+}
+
+/// A reboot takes the API away for `reboot_offline` of the miner's own time,
+/// as a real control board does; moving its clock on brings it back.
+#[tokio::test]
+async fn a_rebooting_miner_refuses_connections_until_it_is_back() {
+    let mut cfg = crate::sim::FleetConfig::loopback_ephemeral(2);
+    cfg.limits.reboot_offline = Duration::from_secs(3600);
+    let fleet = crate::sim::Fleet::start(cfg).await.expect("fleet");
+    let miner = fleet.miner(0).expect("miner");
+    let addr = miner.addr();
+    assert_eq!(
+        write(addr, "admin", json!({"cmd":"reboot"})).await["Code"],
+        131
+    );
+    let refused = async {
+        while tokio::net::TcpStream::connect(addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(super::QUICK, refused)
+        .await
+        .expect("the API goes away while the miner reboots");
+    // The other miner is not affected.
+    let summary_of = |reply: &[u8]| Summary::from_reply(reply).is_ok();
+    let other = fleet.miner(1).expect("miner").addr();
+    assert!(summary_of(
+        &raw(other, br#"{"cmd":"summary"}"#).await.expect("reply")
+    ));
+
+    miner.advance_clock(Duration::from_secs(3601));
+    let back = async {
+        while !raw(addr, br#"{"cmd":"summary"}"#)
+            .await
+            .is_ok_and(|reply| summary_of(&reply))
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(super::QUICK, back)
+        .await
+        .expect("the API is back once the reboot is over");
+    // Uptime counts from the start of the reboot.
+    let uptime = miner.snapshot().uptime_secs;
+    assert!((3601..3700).contains(&uptime), "{uptime}");
     fleet.shutdown().await;
 }

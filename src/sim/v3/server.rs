@@ -57,7 +57,7 @@ async fn serve_connection(shared: &MinerShared, stream: &mut TcpStream, peer: So
         if fault == Some(Fault::OverMaxConnect) {
             return;
         }
-        let reply = shared.lock().handle_v3_request(&request, peer.ip());
+        let reply = shared.handle(|state| state.handle_v3_request(&request, peer.ip()));
         if !deliver(stream, encode_frame(&reply), fault, &limits).await {
             return;
         }
