@@ -12,8 +12,15 @@
 //! cap on arenas bounds the per-thread caches. See docs/reliability.md
 //! (Soak) for the figures.
 //!
+//! After each large `/metrics` answer, [`release_free_memory`] hands the
+//! free pages inside the arenas back too: a scrape of thousands of miners
+//! frees tens of MiB in small blocks spread over the heap, which the trim
+//! threshold (top of the arena only) cannot return.
+//!
 //! An operator's own `MALLOC_*` tunables win: if any of the variables below
 //! is set, nothing is changed.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Blocks from this size on are mapped on their own (and unmapped on free).
 pub const MMAP_THRESHOLD_BYTES: i32 = 256 * 1024;
@@ -27,6 +34,10 @@ const OPERATOR_TUNABLES: &[&str] = &[
     "GLIBC_TUNABLES",
 ];
 
+/// Whether [`tune_allocator`] applied the settings (so the allocator is
+/// ours to manage).
+static TUNED: AtomicBool = AtomicBool::new(false);
+
 /// Applies the settings above; returns whether they were applied.
 pub fn tune_allocator() -> bool {
     if OPERATOR_TUNABLES
@@ -35,7 +46,29 @@ pub fn tune_allocator() -> bool {
     {
         return false;
     }
-    apply()
+    let applied = apply();
+    TUNED.store(applied, Ordering::Relaxed);
+    applied
+}
+
+/// Returns free memory inside the arenas to the system, when the settings
+/// above are in force (else the operator manages the allocator), and says
+/// whether any was returned. Takes a few milliseconds for a heap of tens
+/// of MiB: call it after large, infrequent work, not per request.
+pub fn release_free_memory() -> bool {
+    TUNED.load(Ordering::Relaxed) && trim()
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim() -> bool {
+    // SAFETY: malloc_trim takes each arena's lock; it only releases pages
+    // that hold no allocation.
+    unsafe { libc::malloc_trim(0) == 1 }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim() -> bool {
+    false
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -65,5 +98,23 @@ mod tests {
     #[test]
     fn glibc_accepts_every_setting() {
         assert!(super::apply());
+    }
+
+    /// Small blocks freed all over the heap (as after a fleet scrape) leave
+    /// whole free pages that only a trim returns.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn freed_pages_inside_the_heap_go_back() {
+        if !super::tune_allocator() {
+            return; // The operator's (here: the environment's) allocator.
+        }
+        let mut blocks: Vec<Vec<u8>> = (0..32_768).map(|i| vec![i as u8; 1000]).collect();
+        let mut i = 0;
+        blocks.retain(|_| {
+            i += 1;
+            i % 64 == 0
+        });
+        assert!(super::release_free_memory(), "nothing was released");
+        assert_eq!(blocks.len(), 512);
     }
 }

@@ -82,6 +82,9 @@ pub async fn metrics(state: &Arc<AppState>, headers: &HeaderMap) -> Response<Bod
         render_miners(&mut out, &snapshot.miners, SystemTime::now());
         out.append_raw(&self_metrics);
         let _ = out.finish();
+        // In live mode this was the last reference to the fleet's data.
+        drop(snapshot);
+        let _ = crate::memory::release_free_memory();
     });
     respond_stream(StatusCode::OK, CONTENT_TYPE, rx)
 }
