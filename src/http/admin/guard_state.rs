@@ -10,15 +10,14 @@
 //! window are dropped then. A time in the future (the wall clock stepped
 //! back), or one the platform's `Instant` cannot represent, is taken as
 //! "now": it keeps its budget slot for a whole window rather than freeing it
-//! early. The file is replaced
-//! atomically (write, fsync, rename), so a crash leaves the old or the new
-//! state, never half of one. Alert dedupe is not stored: a re-sent alert for
-//! a miner the webhook powered off is stopped by the power marks, and any
-//! other by the miner's own status.
+//! early. The file is replaced atomically (write, fsync, rename), so a
+//! crash leaves the old or the new state, never half of one. Alert dedupe is
+//! not stored: a re-sent alert for a miner the webhook powered off is
+//! stopped by the power marks, and any other by the miner's own status.
 
 use crate::transport::MinerAddr;
 use serde::{Deserialize, Serialize};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -77,8 +76,10 @@ impl Clocks {
 
     /// How long ago `ms` was; zero for a time in the future.
     fn age_of(self, ms: u64) -> Duration {
-        let wall = UNIX_EPOCH + Duration::from_millis(ms);
-        self.wall.duration_since(wall).unwrap_or(Duration::ZERO)
+        UNIX_EPOCH
+            .checked_add(Duration::from_millis(ms))
+            .and_then(|wall| self.wall.duration_since(wall).ok())
+            .unwrap_or(Duration::ZERO)
     }
 
     /// The instant `age` ago, or now when `Instant` cannot represent it
@@ -152,15 +153,19 @@ pub fn load(
             format!("{}: {why}", path.display()),
         )
     };
-    let bytes = match std::fs::metadata(path) {
+    let io_error = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let file = match std::fs::File::open(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
-        Ok(m) if m.len() > MAX_FILE_BYTES => {
-            return Err(invalid(format!("larger than {MAX_FILE_BYTES} bytes")))
-        }
-        Ok(_) => std::fs::read(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?,
+        Err(e) => return Err(io_error(e)),
+        Ok(f) => f,
     };
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(invalid(format!("larger than {MAX_FILE_BYTES} bytes")));
+    }
     let stored: StoredGuards = serde_json::from_slice(&bytes)
         .map_err(|e| invalid(format!("not a webhook state file ({e})")))?;
     if stored.version != VERSION {
@@ -238,15 +243,19 @@ mod tests {
     fn old_entries_expire_and_unknowable_ones_count_as_now() {
         let stored = StoredGuards {
             version: VERSION,
-            // An hour and a second ago, a minute ago, and in the future.
-            budget_taken_unix_ms: vec![996_399_000, 999_940_000, 5_000_000_000],
+            // An hour and a second ago, a minute ago, and two in the future.
+            budget_taken_unix_ms: vec![996_399_000, 999_940_000, 5_000_000_000, u64::MAX],
             off_by_webhook: vec![],
         };
         let clocks = clocks_at(1_000_000);
         let restored = stored.restore(clocks, HOUR).unwrap();
         assert_eq!(
             restored.budget_taken,
-            [clocks.instant - Duration::from_secs(60), clocks.instant]
+            [
+                clocks.instant - Duration::from_secs(60),
+                clocks.instant,
+                clocks.instant
+            ]
         );
         // An age the monotonic clock cannot represent is now.
         assert_eq!(clocks.instant_aged(Duration::MAX), clocks.instant);
