@@ -297,6 +297,10 @@ mod tests {
                 "{e}"
             );
         }
+        let huge = vec![b' '; usize::try_from(MAX_FILE_BYTES).unwrap() + 1];
+        std::fs::write(&path, huge).unwrap();
+        let e = load(&path, clocks, HOUR).unwrap_err().to_string();
+        assert!(e.contains("larger than"), "{e}");
     }
 
     #[test]
