@@ -90,7 +90,12 @@ def build():
         (or_zero(f'sum by (action, result) (increase({own("whatsminer_webhook_actions_total")}[$__rate_interval]))'),
          "{{action}} {{result}}")), minimum=0, bars=True))
     b.add(12, 7, timeseries("Power-off budget remaining", targets(
-        (own("whatsminer_webhook_budget_remaining"), "{{instance}}")), minimum=0, decimals=0))
+        (own("whatsminer_webhook_budget_remaining"), "{{instance}}"),
+        (f'increase({own("whatsminer_webhook_state_write_failures_total")}[$__rate_interval])',
+         "{{instance}} state file write failures")), "short",
+        "Power-offs the webhook may still send in the current window, and failed writes of its "
+        "state file ([webhook] state_file): while those fail, a restart would refill the budget.",
+        minimum=0, decimals=0))
 
     b.row("Probe mode", collapsed=True)
     b.add(12, 7, timeseries("Probe duration", targets((own("probe_duration_seconds"), "{{instance}}")),
