@@ -355,6 +355,31 @@ pub fn from_str(text: &str, source: &Path) -> Result<Config, ConfigError> {
     })
 }
 
+/// Why [`read_capped`] failed.
+#[derive(Debug)]
+pub(crate) enum CappedReadError {
+    Io(std::io::Error),
+    /// The file holds more than the cap.
+    TooLarge,
+}
+
+/// Reads a whole file of at most `cap` bytes. The cap bounds the read
+/// itself, so a file that grows after any size check still cannot make the
+/// exporter load more than `cap` (+1) bytes. Shared by every file an
+/// operator points the exporter at: config, TLS PEM files, webhook state.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, CappedReadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(CappedReadError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(CappedReadError::Io)?;
+    if bytes.len() as u64 > cap {
+        return Err(CappedReadError::TooLarge);
+    }
+    Ok(bytes)
+}
+
 /// Reads a UTF-8 text file of bounded size.
 pub(crate) fn read_text_file(path: &Path) -> Result<String, ConfigErrorKind> {
     let read_error = |reason: String| ConfigErrorKind::Read {
@@ -365,10 +390,12 @@ pub(crate) fn read_text_file(path: &Path) -> Result<String, ConfigErrorKind> {
     if !metadata.is_file() {
         return Err(read_error("not a regular file".to_string()));
     }
-    if metadata.len() > MAX_CONFIG_FILE_BYTES {
-        return Err(read_error(format!(
-            "larger than {MAX_CONFIG_FILE_BYTES} bytes"
-        )));
-    }
-    std::fs::read_to_string(path).map_err(|e| read_error(e.to_string()))
+    let bytes = read_capped(path, MAX_CONFIG_FILE_BYTES).map_err(|e| match e {
+        CappedReadError::Io(e) => read_error(e.to_string()),
+        CappedReadError::TooLarge => {
+            read_error(format!("larger than {MAX_CONFIG_FILE_BYTES} bytes"))
+        }
+    })?;
+    // The words std's read_to_string uses for the same failure.
+    String::from_utf8(bytes).map_err(|_| read_error("stream did not contain valid UTF-8".into()))
 }

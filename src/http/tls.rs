@@ -10,7 +10,7 @@
 //! without a restart; a renewal that does not load keeps the previous pair
 //! and logs one warning per change. Errors never quote file contents.
 
-use crate::config::TlsConfig;
+use crate::config::{read_capped, CappedReadError, TlsConfig};
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
@@ -137,13 +137,10 @@ fn load_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, String> 
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {}", path.display(), e.kind()))?
-        .len();
-    if size > MAX_PEM_BYTES {
-        return Err(format!("{}: over {MAX_PEM_BYTES} bytes", path.display()));
-    }
-    std::fs::read(path).map_err(|e| format!("{}: {}", path.display(), e.kind()))
+    read_capped(path, MAX_PEM_BYTES).map_err(|e| match e {
+        CappedReadError::Io(e) => format!("{}: {}", path.display(), e.kind()),
+        CappedReadError::TooLarge => format!("{}: over {MAX_PEM_BYTES} bytes", path.display()),
+    })
 }
 
 /// What is wrong with a PEM file, without quoting any of it.

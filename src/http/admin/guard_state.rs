@@ -15,9 +15,10 @@
 //! not stored: a re-sent alert for a miner the webhook powered off is
 //! stopped by the power marks, and any other by the miner's own status.
 
+use crate::config::{read_capped, CappedReadError};
 use crate::transport::MinerAddr;
 use serde::{Deserialize, Serialize};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -153,19 +154,16 @@ pub fn load(
             format!("{}: {why}", path.display()),
         )
     };
-    let io_error = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    let file = match std::fs::File::open(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error(e)),
-        Ok(f) => f,
+    let bytes = match read_capped(path, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(CappedReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(CappedReadError::Io(e)) => {
+            return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+        }
+        Err(CappedReadError::TooLarge) => {
+            return Err(invalid(format!("larger than {MAX_FILE_BYTES} bytes")))
+        }
     };
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_error)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(invalid(format!("larger than {MAX_FILE_BYTES} bytes")));
-    }
     let stored: StoredGuards = serde_json::from_slice(&bytes)
         .map_err(|e| invalid(format!("not a webhook state file ({e})")))?;
     if stored.version != VERSION {
