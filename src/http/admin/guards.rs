@@ -189,9 +189,9 @@ impl PowerMarks {
             .insert(miner.clone(), PowerMark::OffByWebhook(now));
     }
 
-    /// Forgets a miner (it was powered on).
-    pub fn clear(&mut self, miner: &MinerAddr) {
-        self.marks.remove(miner);
+    /// Forgets a miner (it was powered on); says whether it had a mark.
+    pub fn clear(&mut self, miner: &MinerAddr) -> bool {
+        self.marks.remove(miner).is_some()
     }
 
     /// Whether the webhook powered `miner` off and nothing powered it on
@@ -209,8 +209,11 @@ impl PowerMarks {
     }
 
     /// Keeps marks only for configured miners (after a reload).
-    pub fn retain(&mut self, keep: impl Fn(&MinerAddr) -> bool) {
+    /// Says whether any mark was dropped.
+    pub fn retain(&mut self, keep: impl Fn(&MinerAddr) -> bool) -> bool {
+        let before = self.marks.len();
         self.marks.retain(|addr, _| keep(addr));
+        self.marks.len() != before
     }
 }
 
@@ -295,8 +298,12 @@ mod tests {
         assert_eq!(previous, Some(PowerMark::OffByWebhook(t0)));
         m.release(&a, previous);
         assert!(m.is_off_by_webhook(&a));
-        m.clear(&a);
+        assert!(m.clear(&a), "it had a mark");
         assert!(!m.is_off_by_webhook(&a));
+        assert!(!m.clear(&a), "nothing left to clear");
+        m.mark_off(&a, t0);
+        assert!(!m.retain(|_| true), "nothing dropped");
+        assert!(m.retain(|_| false) && !m.is_off_by_webhook(&a));
         assert!(!m.is_off_by_webhook(&addr(2)));
     }
 }

@@ -134,16 +134,18 @@ impl Webhook {
     /// Forgets the webhook's power-off of `miner` (it was powered on).
     pub fn forget_power_off(&self, miner: &MinerAddr) {
         let mut guards = self.guards();
-        if guards.marks.is_off_by_webhook(miner) {
-            guards.marks.clear(miner);
+        if guards.marks.clear(miner) {
             self.persist(&mut guards);
         }
     }
 
+    /// Drops the marks of miners no longer configured (at start and after
+    /// a reload); the state file is rewritten only when one went.
     pub fn retain(&self, directory: &Directory) {
         let mut guards = self.guards();
-        guards.marks.retain(|addr| directory.contains_addr(addr));
-        self.persist(&mut guards);
+        if guards.marks.retain(|addr| directory.contains_addr(addr)) {
+            self.persist(&mut guards);
+        }
     }
 }
 
@@ -357,12 +359,15 @@ async fn act(
         Ok(_) => {
             {
                 let mut guards = webhook.guards();
-                match job.action.as_str() {
-                    "power_off" => guards.marks.mark_off(&miner.addr, Instant::now()),
+                let marked = match job.action.as_str() {
+                    "power_off" => {
+                        guards.marks.mark_off(&miner.addr, Instant::now());
+                        true
+                    }
                     "power_on" => guards.marks.clear(&miner.addr),
-                    _ => {}
-                }
-                if matches!(job.action.as_str(), "power_off" | "power_on") {
+                    _ => false,
+                };
+                if marked {
                     webhook.persist(&mut guards);
                 }
             }
