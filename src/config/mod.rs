@@ -296,8 +296,7 @@ impl Config {
         Config {
             server: ServerConfig {
                 listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), DEFAULT_LISTEN_PORT),
-                probe: ProbePolicy::default(),
-                reload: ReloadAccess::default(),
+                ..ServerConfig::default()
             },
             log: LogConfig::default(),
             scrape: ScrapeConfig::default(),

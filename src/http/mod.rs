@@ -66,21 +66,7 @@ async fn route(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -
                 text(StatusCode::SERVICE_UNAVAILABLE, "Not ready\n")
             }
         }
-        (&Method::POST | &Method::PUT, "/-/reload") if !state.reload_access().allows(peer.ip()) => {
-            reload_refused(state.reload_access(), peer)
-        }
-        // Nothing to reload is the caller's mistake, not a server failure.
-        (&Method::POST | &Method::PUT, "/-/reload") if !state.can_reload() => text(
-            StatusCode::NOT_FOUND,
-            "no configuration file to reload (not started with serve --config)\n",
-        ),
-        (&Method::POST | &Method::PUT, "/-/reload") => match state.reload().await {
-            Ok(summary) => text(StatusCode::OK, format!("{summary}\n")),
-            Err(e) => text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("reload failed: {e}\n"),
-            ),
-        },
+        (&Method::POST | &Method::PUT, "/-/reload") => reload(&state, peer).await,
         (&Method::GET | &Method::HEAD, "/") => {
             server::respond(StatusCode::OK, "text/html; charset=utf-8", landing_page())
         }
@@ -88,6 +74,27 @@ async fn route(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -
             text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
         }
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+async fn reload(state: &AppState, peer: SocketAddr) -> Response<Body> {
+    let access = state.reload_access();
+    if !access.allows(peer.ip()) {
+        return reload_refused(access, peer);
+    }
+    if !state.can_reload() {
+        // Nothing to reload is the caller's mistake, not a server failure.
+        return text(
+            StatusCode::NOT_FOUND,
+            "no configuration file to reload (not started with serve --config)\n",
+        );
+    }
+    match state.reload().await {
+        Ok(summary) => text(StatusCode::OK, format!("{summary}\n")),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload failed: {e}\n"),
+        ),
     }
 }
 
