@@ -306,7 +306,7 @@ async fn miner_failures_are_502_or_504_with_a_reason() {
 
 #[tokio::test]
 async fn a_reloaded_miner_list_applies_to_the_admin_api() {
-    use whatsminer_exporter::collector::Protocol;
+    use whatsminer_exporter::client::ApiChoice;
     use whatsminer_exporter::http::admin::AdminMiner;
     use whatsminer_exporter::transport::MinerAddr;
     let h = Harness::start("reload", Setup::new(2)).await;
@@ -317,7 +317,7 @@ async fn a_reloaded_miner_list_applies_to_the_admin_api() {
         name: "renamed".into(),
         addr: MinerAddr::from_socket_addr(h.miner(0).addr()),
         password: Some("admin".into()),
-        protocol: Protocol::V2,
+        protocol: ApiChoice::V2,
     }]);
     assert_eq!(h.command("sim-1", "power_off", "").await.status, 404);
     assert_eq!(h.command("sim-0", "power_off", "").await.status, 404);

@@ -14,11 +14,9 @@ use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
-use whatsminer_exporter::client::{Client, ClientConfig};
+use whatsminer_exporter::client::{ApiChoice, Client, ClientConfig};
 use whatsminer_exporter::collector::render::{render_miners, ExpositionWriter};
-use whatsminer_exporter::collector::{
-    Collector, CollectorConfig, FleetSnapshot, MinerTarget, Protocol,
-};
+use whatsminer_exporter::collector::{Collector, CollectorConfig, FleetSnapshot, MinerTarget};
 use whatsminer_exporter::exporter::{Exporter, Settings};
 use whatsminer_exporter::http::{ScrapeMode, ScrapeSettings};
 use whatsminer_exporter::protocol::crypto::{encrypt_base64, Credentials, TokenChallenge};
@@ -66,7 +64,7 @@ fn targets(addrs: &[SocketAddr]) -> Vec<Arc<MinerTarget>> {
                 MinerAddr::from_socket_addr(*a),
                 Some(format!("m{i}")),
                 Vec::new(),
-                Protocol::V2,
+                ApiChoice::V2,
             ))
         })
         .collect()

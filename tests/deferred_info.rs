@@ -11,8 +11,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
+use whatsminer_exporter::client::ApiChoice;
 use whatsminer_exporter::client::ClientConfig;
-use whatsminer_exporter::collector::{Collector, CollectorConfig, MinerTarget, Protocol};
+use whatsminer_exporter::collector::{Collector, CollectorConfig, MinerTarget};
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
 use whatsminer_exporter::transport::{Limits, MinerAddr};
 
@@ -49,7 +50,7 @@ async fn first_scrape_puts_off_slow_data_and_keeps_every_miner_up() {
                 MinerAddr::from_socket_addr(*a),
                 Some(format!("m{i:02}")),
                 Vec::new(),
-                Protocol::V2,
+                ApiChoice::V2,
             ))
         })
         .collect();

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use whatsminer_exporter::collector::{MinerTarget, Protocol};
+use whatsminer_exporter::client::ApiChoice;
+use whatsminer_exporter::collector::MinerTarget;
 use whatsminer_exporter::config::Config;
 use whatsminer_exporter::exporter::{Exporter, Settings};
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
@@ -57,7 +58,7 @@ fn settings(addrs: &[std::net::SocketAddr]) -> Settings {
                 MinerAddr::from_socket_addr(*a),
                 None,
                 Vec::new(),
-                Protocol::V2,
+                ApiChoice::V2,
             ))
         })
         .collect();

@@ -19,8 +19,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
+use whatsminer_exporter::client::ApiChoice;
 use whatsminer_exporter::client::ClientConfig;
-use whatsminer_exporter::collector::{CollectorConfig, MinerTarget, Protocol};
+use whatsminer_exporter::collector::{CollectorConfig, MinerTarget};
 use whatsminer_exporter::exporter::{Exporter, Settings};
 use whatsminer_exporter::http::{ScrapeMode, ScrapeSettings};
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig, ServerLimits};
@@ -173,7 +174,7 @@ async fn soak(allocator_tuned: bool) {
                 MinerAddr::from_socket_addr(*a),
                 name,
                 Vec::new(),
-                Protocol::V2,
+                ApiChoice::V2,
             ))
         })
         .collect();

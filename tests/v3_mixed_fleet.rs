@@ -10,11 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Map, Value};
-use whatsminer_exporter::client::{AnySession, Api, Client, ClientConfig, V3Session};
+use whatsminer_exporter::client::{AnySession, Api, ApiChoice, Client, ClientConfig, V3Session};
 use whatsminer_exporter::collector::render::{render_miners, ExpositionWriter};
-use whatsminer_exporter::collector::{
-    Collector, CollectorConfig, MinerSnapshot, MinerTarget, Protocol,
-};
+use whatsminer_exporter::collector::{Collector, CollectorConfig, MinerSnapshot, MinerTarget};
 use whatsminer_exporter::sim::{Fault, Flavour, Fleet, FleetConfig, Model};
 use whatsminer_exporter::transport::MinerAddr;
 use whatsminer_exporter::{ErrorKind, Secret};
@@ -51,7 +49,7 @@ fn api_addr(fleet: &Fleet, index: usize) -> SocketAddr {
     miner.v3_addr().unwrap_or_else(|| miner.addr())
 }
 
-fn target(addr: SocketAddr, index: usize, protocol: Protocol) -> Arc<MinerTarget> {
+fn target(addr: SocketAddr, index: usize, protocol: ApiChoice) -> Arc<MinerTarget> {
     Arc::new(MinerTarget::new(
         MinerAddr::from_socket_addr(addr),
         Some(format!("m{index}")),
@@ -109,7 +107,7 @@ fn near(got: f64, want: f64, tolerance: f64) -> bool {
 #[tokio::test]
 async fn v2_and_v3_miners_give_the_same_families_and_the_simulated_values() {
     let fleet = mixed_fleet().await;
-    let protocols = [Protocol::V2, Protocol::V2, Protocol::V3, Protocol::V3];
+    let protocols = [ApiChoice::V2, ApiChoice::V2, ApiChoice::V3, ApiChoice::V3];
     let targets: Vec<_> = (0..4)
         .map(|i| target(api_addr(&fleet, i), i, protocols[i]))
         .collect();
@@ -185,7 +183,7 @@ async fn v2_and_v3_miners_give_the_same_families_and_the_simulated_values() {
 async fn auto_detection_picks_each_api_once_and_detects_again_after_failures() {
     let fleet = mixed_fleet().await;
     let targets: Vec<_> = (0..4)
-        .map(|i| target(api_addr(&fleet, i), i, Protocol::Auto))
+        .map(|i| target(api_addr(&fleet, i), i, ApiChoice::Auto))
         .collect();
     let collector = Arc::new(Collector::new(CollectorConfig::default()));
     for _ in 0..3 {
@@ -282,7 +280,7 @@ async fn v3_session_powers_off_and_on_and_refetches_the_salt_once() {
 
     // The collector sees it stopped once its slow data is refreshed.
     let collector = Arc::new(Collector::new(CollectorConfig::default()));
-    let t = target(miner.v3_addr().expect("v3"), 2, Protocol::V3);
+    let t = target(miner.v3_addr().expect("v3"), 2, ApiChoice::V3);
     collector.invalidate_info(&t.addr);
     let snap = collector.scrape_miner(t, deadline()).await;
     assert!(snap.up());

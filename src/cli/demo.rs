@@ -2,7 +2,8 @@
 //! until Ctrl-C. The README's first command.
 
 use super::exit;
-use crate::collector::{MinerTarget, Protocol};
+use crate::client::ApiChoice;
+use crate::collector::MinerTarget;
 use crate::exporter::{Exporter, Settings};
 use crate::sim::{Bind, Fault, Fleet, FleetConfig};
 use crate::transport::MinerAddr;
@@ -69,7 +70,7 @@ pub async fn demo(args: DemoArgs) -> u8 {
                 MinerAddr::from_socket_addr(addr),
                 Some(format!("sim-{:02}", i + 1)),
                 vec![("rack".into(), format!("r{}", i / 10 + 1))],
-                Protocol::V2,
+                ApiChoice::V2,
             ))
         })
         .collect();

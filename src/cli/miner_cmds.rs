@@ -8,7 +8,9 @@
 
 use super::exit;
 use crate::client::detect::{v3_addr, DetectConfig};
-use crate::client::{AnySession, Api, Client, ClientConfig, ProtocolDetector, V3Session};
+use crate::client::{
+    AnySession, Api, ApiChoice, Client, ClientConfig, ProtocolDetector, V3Session,
+};
 use crate::error::{ErrorKind, MinerError};
 use crate::protocol::codes::WRITE_COMMANDS;
 use crate::protocol::v3::request::is_write as is_v3_write;
@@ -18,12 +20,11 @@ use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The `--protocol` choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ApiChoice {
-    V2,
-    V3,
-    Auto,
+/// `--protocol`: the words of [`ApiChoice`], parsed by its own `FromStr`.
+fn api_choice_parser() -> impl clap::builder::TypedValueParser<Value = ApiChoice> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(ApiChoice::WORDS)
+        .try_map(|word| word.parse::<ApiChoice>())
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,7 +47,7 @@ pub struct ConnArgs {
     /// Miner API: v2 (port 4028), v3 (a 4028 address is reached on 4433),
     /// or auto (probe v3, then v2). On v3 the one parameter is
     /// `--param param=VALUE` (VALUE as JSON if it parses, else text).
-    #[arg(long, value_enum, default_value_t = ApiChoice::V2)]
+    #[arg(long, default_value = "v2", value_parser = api_choice_parser())]
     pub protocol: ApiChoice,
 }
 
@@ -167,10 +168,9 @@ async fn resolve_api(
     choice: ApiChoice,
     command: &str,
 ) -> Result<Api, u8> {
-    let api = match choice {
-        ApiChoice::V2 => Api::V2,
-        ApiChoice::V3 => Api::V3,
-        ApiChoice::Auto => {
+    let api = match choice.fixed() {
+        Some(api) => api,
+        None => {
             let deadline = tokio::time::Instant::now() + client.config().limits.deadline;
             let detector = ProtocolDetector::new(DetectConfig::default());
             match detector.detect(client, miner, deadline).await {

@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::api::Api;
 use super::v3::{V3Client, DEVICE_INFO};
 use super::Client;
 use crate::error::{ErrorKind, MinerError};
@@ -40,23 +41,6 @@ use crate::protocol::codes::DEFAULT_PORT as V2_PORT;
 use crate::protocol::v3::request::device_info_request;
 use crate::protocol::v3::{DeviceInfoSection, DEFAULT_PORT as V3_PORT};
 use crate::transport::MinerAddr;
-
-/// An API a miner speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Api {
-    V2,
-    V3,
-}
-
-impl Api {
-    /// `"v2"` or `"v3"`, the `protocol` label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Api::V2 => "v2",
-            Api::V3 => "v3",
-        }
-    }
-}
 
 /// The v3 address of a configured address: port 4028 becomes 4433, any
 /// other port is kept (see the module doc).

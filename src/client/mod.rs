@@ -20,12 +20,14 @@
 //! # Ok(()) }
 //! ```
 
+mod api;
 pub mod detect;
 mod session;
 pub mod types;
 pub mod v3;
 
-pub use detect::{Api, ProtocolDetector, Route};
+pub use api::{Api, ApiChoice, UnknownApi};
+pub use detect::{ProtocolDetector, Route};
 pub use session::{Clock, ManualClock, SessionPool, SystemClock, WriteSession};
 pub use v3::{AnySession, AnySessionPool, V3Client, V3Session};
 

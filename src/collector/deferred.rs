@@ -129,11 +129,11 @@ pub(super) fn spawn_refresh(collector: &Arc<Collector>, semaphore: Arc<Semaphore
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::target::Protocol;
+    use crate::client::ApiChoice;
 
     fn target(port: u16) -> Arc<MinerTarget> {
         let addr = MinerAddr::from_socket_addr(([127, 0, 0, 1], port).into());
-        Arc::new(MinerTarget::new(addr, None, Vec::new(), Protocol::V2))
+        Arc::new(MinerTarget::new(addr, None, Vec::new(), ApiChoice::V2))
     }
 
     #[test]

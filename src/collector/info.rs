@@ -8,7 +8,8 @@
 //! (see `client::v3::convert`). When a miner's API changes (detected
 //! again after a firmware upgrade), its old entry is replaced, not merged.
 
-use crate::client::detect::{Api, Route};
+use crate::client::detect::Route;
+use crate::client::Api;
 use crate::client::Client;
 use crate::collector::snapshot::InfoSnapshot;
 use crate::collector::target::MinerTarget;

@@ -23,10 +23,11 @@ pub mod snapshot;
 pub mod target;
 
 pub use snapshot::{FleetSnapshot, InfoSnapshot, MinerSnapshot};
-pub use target::{MinerTarget, Protocol};
+pub use target::MinerTarget;
 
-use crate::client::detect::{Api, ProtocolDetector, Route};
+use crate::client::detect::{ProtocolDetector, Route};
 use crate::client::types::{Devs, Pools, Summary};
+use crate::client::Api;
 use crate::client::{Client, ClientConfig};
 use crate::error::{ErrorKind, MinerError};
 use std::sync::{Arc, Mutex, RwLock};
@@ -97,11 +98,10 @@ impl Collector {
     /// detection: scrape the miner first, or call
     /// [`ProtocolDetector::detect`]).
     pub fn api_for(&self, target: &MinerTarget) -> Option<Api> {
-        match target.protocol {
-            Protocol::V2 => Some(Api::V2),
-            Protocol::V3 => Some(Api::V3),
-            Protocol::Auto => self.detector.last_known(&target.addr),
-        }
+        target
+            .protocol
+            .fixed()
+            .or_else(|| self.detector.last_known(&target.addr))
     }
 
     /// Applies a new configuration (on reload); caches are kept.
@@ -256,11 +256,7 @@ impl Collector {
         config.limits.deadline = config.limits.deadline.min(remaining);
         client = Client::new(config);
         let addr = &target.addr;
-        let wanted = match target.protocol {
-            Protocol::V2 => Some(Api::V2),
-            Protocol::V3 => Some(Api::V3),
-            Protocol::Auto => None,
-        };
+        let wanted = target.protocol.fixed();
         let route = match self.detector.route(&client, addr, wanted, deadline).await {
             Ok(route) => route,
             Err(e) => {
@@ -335,11 +331,7 @@ impl Collector {
         duration: Duration,
     ) -> MinerSnapshot {
         let err = MinerError::new(target.addr.to_string(), "summary", kind);
-        let api = match target.protocol {
-            Protocol::V3 => Api::V3,
-            Protocol::V2 => Api::V2,
-            Protocol::Auto => self.detector.last_known(&target.addr).unwrap_or(Api::V2),
-        };
+        let api = self.api_for(&target).unwrap_or(Api::V2);
         self.failed_snapshot_with(target, err, duration, api)
     }
 

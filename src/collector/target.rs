@@ -2,31 +2,9 @@
 //! as the `miner` label, extra labels, and which API to speak. The label
 //! string is escaped once here, not on every render.
 
+use crate::client::ApiChoice;
 use crate::collector::render::writer::base_labels;
 use crate::transport::MinerAddr;
-
-/// Which API a miner speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// API v2 on port 4028 (JSON, token flow for writes).
-    #[default]
-    V2,
-    /// API v3 on port 4433 (length-framed JSON), 2024+ firmware.
-    V3,
-    /// Detect once, then remember.
-    Auto,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::V2 => "v2",
-            Protocol::V3 => "v3",
-            Protocol::Auto => "auto",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinerTarget {
@@ -35,7 +13,8 @@ pub struct MinerTarget {
     pub name: String,
     /// Extra labels added to every series of this miner.
     pub labels: Vec<(String, String)>,
-    pub protocol: Protocol,
+    /// The API asked for (`protocol` in the configuration).
+    pub protocol: ApiChoice,
     /// `miner="..",k="v"` escaped, ready to paste into a sample line.
     pub(crate) label_string: String,
 }
@@ -45,7 +24,7 @@ impl MinerTarget {
         addr: MinerAddr,
         name: Option<String>,
         labels: Vec<(String, String)>,
-        protocol: Protocol,
+        protocol: ApiChoice,
     ) -> Self {
         let name = name
             .filter(|n| !n.is_empty())
@@ -64,7 +43,7 @@ impl MinerTarget {
 
     /// A target for one address with no name or labels (the `/probe` path).
     pub fn from_addr(addr: MinerAddr) -> Self {
-        Self::new(addr, None, Vec::new(), Protocol::V2)
+        Self::new(addr, None, Vec::new(), ApiChoice::V2)
     }
 
     pub fn label_string(&self) -> &str {
@@ -117,7 +96,7 @@ mod tests {
             "127.0.0.1:4028".parse().unwrap(),
             None,
             vec![("rack".into(), "r\"1".into())],
-            Protocol::V2,
+            ApiChoice::V2,
         );
         assert_eq!(t.name, "127.0.0.1:4028");
         assert_eq!(t.label_string(), "miner=\"127.0.0.1:4028\",rack=\"r\\\"1\"");

@@ -8,7 +8,8 @@ use super::error::{ConfigError, ConfigErrorKind, Place};
 use super::raw::{Labels, RawConfig, RawDefaults, RawMiner};
 use super::targets::{self, FileTarget};
 use super::MinerEntry;
-use crate::collector::target::{is_valid_extra_label, Protocol};
+use crate::client::ApiChoice;
+use crate::collector::target::is_valid_extra_label;
 use crate::protocol::codes::DEFAULT_PORT;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
@@ -20,7 +21,7 @@ const MAX_VALUE_CHARS: usize = 256;
 /// `[defaults]`, checked.
 pub(crate) struct Defaults {
     pub port: u16,
-    pub protocol: Protocol,
+    pub protocol: ApiChoice,
     pub labels: BTreeMap<String, String>,
     pub password: Option<Secret>,
 }
@@ -58,7 +59,12 @@ pub(crate) fn defaults(ctx: &Ctx, raw: &RawDefaults) -> Result<Defaults, ConfigE
         1..=65_535,
         i64::from(DEFAULT_PORT),
     )?;
-    let protocol = protocol(ctx, &raw.protocol, "defaults.protocol", Protocol::default())?;
+    let protocol = protocol(
+        ctx,
+        &raw.protocol,
+        "defaults.protocol",
+        ApiChoice::default(),
+    )?;
     let labels = config_labels(ctx, &raw.labels, "defaults.labels", BTreeMap::new())?;
     let password = ctx.secret(
         "defaults.",
@@ -79,18 +85,9 @@ fn protocol(
     ctx: &Ctx,
     value: &Option<super::raw::Text>,
     field: &str,
-    default: Protocol,
-) -> Result<Protocol, ConfigError> {
-    ctx.choice(
-        value,
-        field,
-        &[
-            ("v2", Protocol::V2),
-            ("v3", Protocol::V3),
-            ("auto", Protocol::Auto),
-        ],
-        default,
-    )
+    default: ApiChoice,
+) -> Result<ApiChoice, ConfigError> {
+    ctx.choice(value, field, &ApiChoice::ALL, default)
 }
 
 /// One `[[miners]]` entry, with the places of its address and name.

@@ -24,7 +24,7 @@ mod tests_errors;
 #[cfg(test)]
 mod tests_targets;
 
-pub use crate::collector::target::Protocol;
+use crate::client::ApiChoice;
 pub use crate::transport::MinerAddr;
 pub use error::{ConfigError, ConfigErrorKind, Place};
 
@@ -184,7 +184,7 @@ pub struct MinerEntry {
     /// Extra labels, `[defaults] labels` merged with the miner's own (the
     /// miner's win), sorted by name. A label set to `""` is removed.
     pub labels: Vec<(String, String)>,
-    pub protocol: Protocol,
+    pub protocol: ApiChoice,
     /// The admin password for writeable commands, if any was configured.
     pub password: Option<Secret>,
 }
@@ -315,7 +315,7 @@ impl MinerEntry {
             addr,
             name: None,
             labels: Vec::new(),
-            protocol: Protocol::default(),
+            protocol: ApiChoice::default(),
             password: None,
         }
     }

@@ -128,7 +128,7 @@ fn full_example_parses_to_the_expected_values() {
         "defaults.port applies"
     );
     assert_eq!(m0.name.as_deref(), Some("rack1-m01"));
-    assert_eq!(m0.protocol, Protocol::V2);
+    assert_eq!(m0.protocol, ApiChoice::V2);
     assert_eq!(
         m0.labels,
         vec![
@@ -141,7 +141,7 @@ fn full_example_parses_to_the_expected_values() {
     let m1 = &config.miners[1];
     assert_eq!(m1.addr.to_string(), "127.0.0.1:14029");
     assert_eq!(m1.name, None);
-    assert_eq!(m1.protocol, Protocol::Auto, "defaults.protocol applies");
+    assert_eq!(m1.protocol, ApiChoice::Auto, "defaults.protocol applies");
     assert_eq!(m1.password.as_ref().map(Secret::expose), Some("own-pw"));
     let bulk: Vec<(String, Option<&str>)> = config.miners[2..]
         .iter()
@@ -201,7 +201,7 @@ fn minimal_config_gets_every_default() {
     assert!(!config.webhook.enabled);
     let only = &config.miners[0];
     assert_eq!(only.addr.to_string(), "127.0.0.1:4028");
-    assert_eq!(only.protocol, Protocol::V2);
+    assert_eq!(only.protocol, ApiChoice::V2);
     assert!(only.labels.is_empty() && only.password.is_none() && only.name.is_none());
 }
 
@@ -267,8 +267,8 @@ protocol = "v2"
             ("site".to_string(), "farm-a".to_string())
         ]
     );
-    assert_eq!(config.miners[0].protocol, Protocol::V3);
-    assert_eq!(config.miners[1].protocol, Protocol::V2);
+    assert_eq!(config.miners[0].protocol, ApiChoice::V3);
+    assert_eq!(config.miners[1].protocol, ApiChoice::V2);
 }
 
 #[test]

@@ -4,8 +4,9 @@
 
 use super::server::{respond, respond_stream, text, Body};
 use super::state::{AppState, ScrapeMode};
+use crate::client::ApiChoice;
 use crate::collector::render::{capacity_hint, render_miners, ExpositionWriter, MetricType};
-use crate::collector::{MinerTarget, Protocol};
+use crate::collector::MinerTarget;
 use crate::transport::MinerAddr;
 use hyper::{HeaderMap, Response, StatusCode};
 use std::sync::Arc;
@@ -115,10 +116,10 @@ pub async fn probe(
     };
     let protocol = match protocol.as_deref() {
         None | Some("") => None,
-        Some("v2") => Some(Protocol::V2),
-        Some("v3") => Some(Protocol::V3),
-        Some("auto") => Some(Protocol::Auto),
-        Some(_) => return text(StatusCode::BAD_REQUEST, "protocol must be v2, v3 or auto\n"),
+        Some(word) => match word.parse::<ApiChoice>() {
+            Ok(choice) => Some(choice),
+            Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+        },
     };
     // A configured miner keeps its name and labels when probed.
     let configured = state

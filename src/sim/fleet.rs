@@ -22,7 +22,8 @@ use super::handle::MinerHandle;
 use super::miner::{MinerSetup, MinerState};
 use super::model::{Flavour, Model};
 use super::noise;
-use super::server::{run_listener, Api, MinerShared, ServerLimits};
+use super::server::{run_listener, MinerShared, ServerLimits};
+use crate::client::Api;
 use crate::secret::Secret;
 
 /// Most miners one fleet may run.

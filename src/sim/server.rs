@@ -19,6 +19,7 @@ use tokio::time::{sleep, timeout, Instant};
 use super::fault::Fault;
 use super::miner::MinerState;
 use super::replies::error_reply;
+use crate::client::Api;
 use crate::protocol::codes;
 
 /// Code sent with "over max connect". No public source gives the real
@@ -141,14 +142,7 @@ impl MinerShared {
     }
 }
 
-/// Which API a listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Api {
-    V2,
-    V3,
-}
-
-/// Accepts connections until `shutdown` turns true; closes the listener
+/// Accepts connections for `api` until `shutdown` turns true; closes the listener
 /// while the API is disabled or the miner reboots, and binds it again
 /// afterwards.
 pub(crate) async fn run_listener(

@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use whatsminer_exporter::collector::{CollectorConfig, MinerTarget, Protocol};
+use whatsminer_exporter::client::ApiChoice;
+use whatsminer_exporter::collector::{CollectorConfig, MinerTarget};
 use whatsminer_exporter::exporter::{Exporter, Settings};
 use whatsminer_exporter::http::ScrapeSettings;
 use whatsminer_exporter::transport::MinerAddr;
@@ -183,7 +184,7 @@ pub fn target(addr: SocketAddr, name: &str) -> Arc<MinerTarget> {
         MinerAddr::from_socket_addr(addr),
         Some(name.to_string()),
         Vec::new(),
-        Protocol::V2,
+        ApiChoice::V2,
     ))
 }
 

@@ -20,7 +20,8 @@
 use serde_json::{json, Map, Value};
 
 use super::V3Session;
-use crate::client::detect::{v3_addr, Api};
+use crate::client::detect::v3_addr;
+use crate::client::Api;
 use crate::client::{Client, WriteSession};
 use crate::error::{ErrorKind, MinerError};
 use crate::secret::Secret;

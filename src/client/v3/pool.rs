@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::AnySession;
-use crate::client::detect::Api;
+use crate::client::Api;
 use crate::client::Client;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;

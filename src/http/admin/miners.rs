@@ -2,11 +2,12 @@
 //! address, and their write sessions (one per miner, each owning that
 //! miner's token). A miner not in the configuration cannot be commanded.
 
-use crate::client::detect::{v3_addr, Api};
+use crate::client::detect::v3_addr;
 use crate::client::types::MinerStatus;
 use crate::client::v3::AnySessionPool;
+use crate::client::Api;
+use crate::client::ApiChoice;
 use crate::client::Client;
-use crate::collector::Protocol;
 use crate::config::MinerEntry;
 use crate::error::MinerError;
 use crate::secret::Secret;
@@ -21,7 +22,7 @@ pub struct AdminMiner {
     pub addr: MinerAddr,
     /// The admin password (the miner's own, else `[defaults]`).
     pub password: Option<Secret>,
-    pub protocol: Protocol,
+    pub protocol: ApiChoice,
 }
 
 impl AdminMiner {
@@ -197,7 +198,7 @@ mod tests {
             name: name.into(),
             addr: addr.parse().expect("addr"),
             password: None,
-            protocol: Protocol::V2,
+            protocol: ApiChoice::V2,
         }
     }
 

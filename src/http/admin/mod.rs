@@ -140,18 +140,11 @@ impl AdminState {
     /// The API a miner's writes go through: as configured, or for `auto`
     /// the one the collector detected.
     fn api_for(&self, miner: &miners::AdminMiner) -> Result<crate::client::Api, ExecError> {
-        use crate::client::Api;
-        use crate::collector::Protocol;
-        match miner.protocol {
-            Protocol::V2 => Ok(Api::V2),
-            Protocol::V3 => Ok(Api::V3),
-            Protocol::Auto => self
-                .app
-                .collector
-                .detector()
-                .last_known(&miner.addr)
-                .ok_or(ExecError::UnsupportedProtocol),
-        }
+        miner
+            .protocol
+            .fixed()
+            .or_else(|| self.app.collector.detector().last_known(&miner.addr))
+            .ok_or(ExecError::UnsupportedProtocol)
     }
 
     /// The configured miners now.
