@@ -426,3 +426,59 @@ async fn idle_connections_cannot_hold_the_listener_for_long() {
     drop(idle);
     assert_healthy(&h).await;
 }
+
+/// Opens `count` unauthenticated connections that send half a request head
+/// and then nothing; each one the server closes is opened again, until
+/// `until` (so the attack lasts as long as the measurement).
+fn half_open_attack(h: &Harness, count: usize, until: Instant) -> Vec<tokio::task::JoinHandle<()>> {
+    let admin = h.admin;
+    (0..count)
+        .map(|_| {
+            tokio::spawn(async move {
+                while Instant::now() < until {
+                    let Ok(mut s) = tokio::net::TcpStream::connect(admin).await else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    let half = format!("POST {WEBHOOK} HTTP/1.1\r\nHost: {admin}\r\n");
+                    if s.write_all(half.as_bytes()).await.is_err() {
+                        continue;
+                    }
+                    let mut buf = [0u8; 64];
+                    // Until the server closes it, or the attack ends.
+                    let left = until.saturating_duration_since(Instant::now());
+                    let _ = tokio::time::timeout(left, s.read(&mut buf)).await;
+                }
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn half_open_unauthenticated_connections_cannot_starve_the_admin_api() {
+    let h = Harness::start("abuse-half-open", Setup::new(1)).await;
+    for count in [64, 256] {
+        let until = Instant::now() + Duration::from_secs(4);
+        let attack = half_open_attack(&h, count, until);
+        // Let the attack fill the listener before the real request.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut slowest = Duration::ZERO;
+        for _ in 0..5 {
+            let started = Instant::now();
+            let r = h.post(DRY_SET_LED, r#"{"color":"red"}"#).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            slowest = slowest.max(started.elapsed());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        eprintln!("{count} half-open connections: slowest authenticated request {slowest:?}");
+        assert!(
+            slowest < Duration::from_secs(1),
+            "{count} half-open connections: served after {slowest:?}"
+        );
+        for task in attack {
+            task.abort();
+        }
+    }
+    assert_eq!(h.fleet_commands(), 0);
+    assert_healthy(&h).await;
+}

@@ -1,6 +1,11 @@
 //! HTTP/1 serving plumbing shared by the metrics and admin listeners:
 //! accept loop, per-connection limits, slow-client timeouts, optional TLS
 //! (admin listener) and graceful shutdown. Routing lives in the callers.
+//!
+//! A full listener closes its oldest connection that has not yet sent a
+//! request (see [`Waiting`]): connections that only send half a header
+//! cannot starve a client that sends its request at once (issue 19: 64
+//! such connections held an authenticated admin request for 9.7 s).
 
 use super::write_timeout::WriteTimeout;
 use bytes::Bytes;
@@ -9,12 +14,13 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
+use std::collections::BTreeMap;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 
 /// Response bodies: whole (`Full`) for small answers, streamed in chunks
 /// for `/metrics`, whose text for a large fleet runs to tens of megabytes.
@@ -62,11 +68,12 @@ pub async fn serve(
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let waiting = Arc::new(Waiting::default());
     loop {
-        let permit = tokio::select! {
-            permit = slots.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
-            _ = shutdown.changed() => break,
-        };
+        // Accept first, then take a slot: a full listener then knows that
+        // someone is waiting and makes room by closing its oldest
+        // connection without a request (if any; otherwise the newcomer
+        // waits for a slot as before).
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -79,25 +86,57 @@ pub async fn serve(
             },
             _ = shutdown.changed() => break,
         };
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                waiting.close_oldest();
+                tokio::select! {
+                    permit = slots.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+                    _ = shutdown.changed() => break,
+                }
+            }
+        };
         let router = router.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let (id, closed) = waiting.add();
+        let waiting = waiting.clone();
         tokio::spawn(async move {
-            match tls {
-                None => serve_connection(stream, peer, router, limits, watcher).await,
-                Some(acceptor) => {
-                    let handshake = acceptor.accept(stream);
-                    match tokio::time::timeout(limits.header_read_timeout, handshake).await {
-                        Ok(Ok(stream)) => {
-                            serve_connection(stream, peer, router, limits, watcher).await
+            let served = async {
+                match tls {
+                    None => {
+                        serve_connection(stream, peer, router, limits, watcher, (id, &waiting))
+                            .await
+                    }
+                    Some(acceptor) => {
+                        let handshake = acceptor.accept(stream);
+                        match tokio::time::timeout(limits.header_read_timeout, handshake).await {
+                            Ok(Ok(stream)) => {
+                                serve_connection(
+                                    stream,
+                                    peer,
+                                    router,
+                                    limits,
+                                    watcher,
+                                    (id, &waiting),
+                                )
+                                .await
+                            }
+                            Ok(Err(e)) => {
+                                tracing::debug!(error = %e, %peer, "TLS handshake failed")
+                            }
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                         }
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, %peer, "TLS handshake failed")
-                        }
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
+            };
+            tokio::select! {
+                _ = served => {}
+                _ = closed.notified() => {
+                    tracing::debug!(%peer, "connection closed: no request yet and the listener is full")
+                }
             }
+            waiting.remove(id);
             drop(permit);
         });
     }
@@ -115,10 +154,14 @@ async fn serve_connection<S>(
     router: Router,
     limits: ServerLimits,
     watcher: hyper_util::server::graceful::Watcher,
+    (id, waiting): (u64, &Arc<Waiting>),
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let waiting = Arc::clone(waiting);
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        // A request head arrived: the connection is no longer evictable.
+        waiting.remove(id);
         let fut = router(req, peer);
         async move { Ok::<_, std::convert::Infallible>(fut.await) }
     });
@@ -132,6 +175,43 @@ async fn serve_connection<S>(
         );
     if let Err(e) = watcher.watch(conn).await {
         tracing::debug!(error = %e, %peer, "connection ended with an error");
+    }
+}
+
+/// Connections accepted that have not yet sent a complete request head
+/// (TLS handshake included), oldest first, each with the signal that
+/// closes it.
+#[derive(Default)]
+struct Waiting {
+    next_id: std::sync::atomic::AtomicU64,
+    open: Mutex<BTreeMap<u64, Arc<Notify>>>,
+}
+
+impl Waiting {
+    fn add(&self) -> (u64, Arc<Notify>) {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let closed = Arc::new(Notify::new());
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(id, closed.clone());
+        }
+        (id, closed)
+    }
+
+    fn remove(&self, id: u64) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&id);
+        }
+    }
+
+    /// Closes the oldest connection still without a request, if any.
+    fn close_oldest(&self) {
+        let oldest = self.open.lock().ok().and_then(|mut open| open.pop_first());
+        if let Some((_, closed)) = oldest {
+            // `notify_one` keeps the signal if the task is not waiting yet.
+            closed.notify_one();
+        }
     }
 }
 

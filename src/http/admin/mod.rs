@@ -321,6 +321,12 @@ async fn handle(
             hyper::header::WWW_AUTHENTICATE,
             hyper::header::HeaderValue::from_static("Bearer realm=\"whatsminer-admin\""),
         );
+        // No keep-alive without a token: an unauthenticated client must
+        // not keep one of the listener's slots after its answer.
+        resp.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
         return resp;
     }
     let route = parse_route(req.uri().path());
