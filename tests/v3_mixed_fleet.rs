@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Map, Value};
-use whatsminer_exporter::client::{AnySession, Api, ApiChoice, Client, ClientConfig, V3Session};
+use whatsminer_exporter::client::{Api, ApiChoice, Backends, Client, ClientConfig, V3Session};
 use whatsminer_exporter::collector::render::{render_miners, ExpositionWriter};
 use whatsminer_exporter::collector::{Collector, CollectorConfig, MinerSnapshot, MinerTarget};
 use whatsminer_exporter::sim::{Fault, Flavour, Fleet, FleetConfig, Model};
@@ -336,7 +336,9 @@ async fn any_session_drives_both_apis_with_v2_command_names() {
     for (index, api) in [(0, Api::V2), (2, Api::V3)] {
         let miner = fleet.miner(index).expect("miner");
         let addr = MinerAddr::from_socket_addr(api_addr(&fleet, index));
-        let session = AnySession::new(&client, api, &addr, Secret::new("admin"));
+        let session = Backends::default()
+            .get(api)
+            .session(&client, &addr, Secret::new("admin"));
         assert_eq!(session.api(), api);
         session.exec("power_off", &params).await.expect("power off");
         assert!(!miner.powered_on(), "miner {index}");
@@ -346,9 +348,8 @@ async fn any_session_drives_both_apis_with_v2_command_names() {
             .expect("low power");
         assert_eq!(miner.snapshot().power_mode.name(), "Low");
     }
-    let v3 = AnySession::new(
+    let v3 = Backends::default().get(Api::V3).session(
         &client,
-        Api::V3,
         &MinerAddr::from_socket_addr(api_addr(&fleet, 3)),
         Secret::new("admin"),
     );

@@ -7,10 +7,9 @@
 //! admin endpoint maps it ([`crate::client::v3::v3_equivalent`]).
 
 use super::exit;
-use crate::client::detect::{v3_addr, DetectConfig};
-use crate::client::{
-    AnySession, Api, ApiChoice, Client, ClientConfig, ProtocolDetector, V3Session,
-};
+use crate::client::backend::{QueryError, QueryReply};
+use crate::client::detect::DetectConfig;
+use crate::client::{ApiChoice, Backend, Backends, Client, ClientConfig, ProtocolDetector};
 use crate::error::{ErrorKind, MinerError};
 use crate::protocol::codes::WRITE_COMMANDS;
 use crate::protocol::v3::request::is_write as is_v3_write;
@@ -79,43 +78,21 @@ pub async fn query(args: QueryArgs) -> u8 {
         eprintln!("error: {command} is a writeable command: use exec");
         return exit::USAGE;
     }
-    let api = match resolve_api(&client, &miner, args.conn.protocol, command).await {
-        Ok(api) => api,
+    let backends = Backends::default();
+    let backend = match resolve(&backends, &client, &miner, args.conn.protocol, command).await {
+        Ok(backend) => backend,
         Err(code) => return code,
     };
-    if api == Api::V3 {
-        let param = match v3_param(&params) {
-            Ok(p) => p,
-            Err(code) => return code,
-        };
-        let (v3, addr) = (client.v3(), v3_addr(&miner));
-        return if args.raw {
-            match v3.raw(&addr, command, param.as_ref()).await {
-                Ok(bytes) => {
-                    println!("{}", String::from_utf8_lossy(&bytes));
-                    exit::OK
-                }
-                Err(e) => report(&e),
-            }
-        } else {
-            match v3.read(&addr, command, param.as_ref()).await {
-                Ok(value) => print_json(&value),
-                Err(e) => report(&e),
-            }
-        };
-    }
-    if args.raw {
-        return match client.raw(&miner, &args.conn.command, &params).await {
-            Ok(bytes) => {
-                println!("{}", String::from_utf8_lossy(&bytes));
-                exit::OK
-            }
-            Err(e) => report(&e),
-        };
-    }
-    match client.command(&miner, &args.conn.command, &params).await {
-        Ok(value) => print_json(&value),
-        Err(e) => report(&e),
+    match backend
+        .query(&client, &miner, command, &params, args.raw)
+        .await
+    {
+        Ok(QueryReply::Json(value)) => print_json(&value),
+        Ok(QueryReply::Raw(bytes)) => {
+            println!("{}", String::from_utf8_lossy(&bytes));
+            exit::OK
+        }
+        Err(e) => report_query(&e),
     }
 }
 
@@ -132,42 +109,30 @@ pub async fn exec(args: ExecArgs) -> u8 {
         }
     };
     let command = args.conn.command.as_str();
-    let api = match resolve_api(&client, &miner, args.conn.protocol, command).await {
-        Ok(api) => api,
+    let backends = Backends::default();
+    let backend = match resolve(&backends, &client, &miner, args.conn.protocol, command).await {
+        Ok(backend) => backend,
         Err(code) => return code,
     };
-    let result = if api == Api::V3 && looks_v3(command) {
-        let param = match v3_param(&params) {
-            Ok(p) => p,
-            Err(code) => return code,
-        };
-        let session = V3Session::new(client.v3(), v3_addr(&miner), password);
-        session.exec(command, param.as_ref()).await
-    } else {
-        // v2, or a v2 name on v3 (mapped like the admin endpoint does).
-        let session = AnySession::new(&client, api, &miner, password);
-        session.exec(command, &params).await
-    };
-    match result {
+    match backend
+        .exec(&client, &miner, password, command, &params)
+        .await
+    {
         Ok(value) => print_json(&value),
-        Err(e) => report(&e),
+        Err(e) => report_query(&e),
     }
 }
 
-/// v3 command names are dotted (`get.miner.status`); v2 names never are.
-fn looks_v3(command: &str) -> bool {
-    command.contains('.')
-}
-
-/// The API to use: as chosen, or detected for `auto`. A v3 name on v2 is
-/// refused here, before anything is sent; so is a v2 read on v3 (a v2
+/// The backend to use: as chosen, or detected for `auto`. A command that
+/// is not a name of its API is refused here, before anything is sent (a v2
 /// writeable name on v3 is mapped by `exec`).
-async fn resolve_api(
+async fn resolve<'b>(
+    backends: &'b Backends,
     client: &Client,
     miner: &MinerAddr,
     choice: ApiChoice,
     command: &str,
-) -> Result<Api, u8> {
+) -> Result<&'b dyn Backend, u8> {
     let api = match choice.fixed() {
         Some(api) => api,
         None => {
@@ -182,38 +147,24 @@ async fn resolve_api(
             }
         }
     };
-    let mismatch = match api {
-        Api::V2 if looks_v3(command) => Some("an API v3 command name; this miner is v2"),
-        Api::V3 if !looks_v3(command) && !WRITE_COMMANDS.contains(&command) => Some(
-            "an API v2 read; API v3 reads have dotted names like get.miner.status (docs/protocol-v3.md)",
-        ),
-        _ => None,
-    };
-    match mismatch {
+    let backend = backends.get(api);
+    match backend.refuse(command) {
         Some(why) => {
             eprintln!("error: {command:?} is {why}");
             Err(exit::USAGE)
         }
-        None => Ok(api),
+        None => Ok(backend),
     }
 }
 
-/// The v3 `param` field from `--param param=VALUE`: VALUE as JSON when it
-/// parses (a number, array, object, "quoted text"), else the text itself.
-fn v3_param(params: &Map<String, Value>) -> Result<Option<Value>, u8> {
-    let mut entries = params.iter();
-    let param = match (entries.next(), entries.next()) {
-        (None, _) => return Ok(None),
-        (Some((key, value)), None) if key == "param" => value,
-        _ => {
-            eprintln!("error: an API v3 command takes one parameter: --param param=VALUE");
-            return Err(exit::USAGE);
+fn report_query(e: &QueryError) -> u8 {
+    match e {
+        QueryError::Usage(message) => {
+            eprintln!("error: {message}");
+            exit::USAGE
         }
-    };
-    let text = param.as_str().unwrap_or_default();
-    Ok(Some(
-        serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::from(text)),
-    ))
+        QueryError::Miner(e) => report(e),
+    }
 }
 
 /// The admin password from a file, `$WHATSMINER_PASSWORD`, or a prompt
@@ -325,22 +276,5 @@ mod tests {
         assert_eq!(m["pool1"], Value::from("stratum+tcp://x:3333"));
         assert!(parse_params(&["novalue".into()]).is_err());
         assert!(parse_params(&["token=x".into()]).is_err());
-    }
-
-    #[test]
-    fn v3_param_is_json_when_it_parses() {
-        let one = |v: &str| v3_param(&parse_params(&[format!("param={v}")]).unwrap());
-        assert_eq!(v3_param(&Map::new()), Ok(None));
-        assert_eq!(one("summary"), Ok(Some(Value::from("summary"))));
-        assert_eq!(one("3000"), Ok(Some(Value::from(3000))));
-        assert_eq!(
-            one(r#"[{"pool":"stratum+tcp://p:3333"}]"#),
-            Ok(Some(serde_json::json!([{"pool": "stratum+tcp://p:3333"}])))
-        );
-        assert_eq!(one(r#""stop""#), Ok(Some(Value::from("stop"))));
-        let two = parse_params(&["param=a".into(), "other=b".into()]).unwrap();
-        assert_eq!(v3_param(&two), Err(exit::USAGE));
-        let wrong_key = parse_params(&["value=a".into()]).unwrap();
-        assert_eq!(v3_param(&wrong_key), Err(exit::USAGE));
     }
 }

@@ -52,36 +52,6 @@ pub fn v3_addr(addr: &MinerAddr) -> MinerAddr {
     }
 }
 
-/// Where to talk to a miner and in which API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
-    V2(MinerAddr),
-    V3(MinerAddr),
-}
-
-impl Route {
-    /// The route for a known API of the configured address `addr`.
-    pub fn for_api(api: Api, addr: &MinerAddr) -> Route {
-        match api {
-            Api::V2 => Route::V2(addr.clone()),
-            Api::V3 => Route::V3(v3_addr(addr)),
-        }
-    }
-
-    pub fn api(&self) -> Api {
-        match self {
-            Route::V2(_) => Api::V2,
-            Route::V3(_) => Api::V3,
-        }
-    }
-
-    pub fn addr(&self) -> &MinerAddr {
-        match self {
-            Route::V2(a) | Route::V3(a) => a,
-        }
-    }
-}
-
 /// Detection settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DetectConfig {
@@ -152,21 +122,20 @@ impl ProtocolDetector {
         self.last.lock().ok()?.get(addr).copied()
     }
 
-    /// Where to scrape `addr`: `wanted` as configured, or (`None` = auto)
-    /// the cached or freshly detected API. Detection is bounded by
+    /// The API to scrape `addr` in: `wanted` as configured, or (`None` =
+    /// auto) the cached or freshly detected one. Detection is bounded by
     /// `deadline`; when neither API answers, the v2 probe's error.
-    pub async fn route(
+    pub async fn api(
         &self,
         client: &Client,
         addr: &MinerAddr,
         wanted: Option<Api>,
         deadline: Instant,
-    ) -> Result<Route, MinerError> {
-        if let Some(api) = wanted.or_else(|| self.cached(addr)) {
-            return Ok(Route::for_api(api, addr));
+    ) -> Result<Api, MinerError> {
+        match wanted.or_else(|| self.cached(addr)) {
+            Some(api) => Ok(api),
+            None => self.detect(client, addr, deadline).await,
         }
-        let api = self.detect(client, addr, deadline).await?;
-        Ok(Route::for_api(api, addr))
     }
 
     /// Runs the probes (see the module doc) and caches the result.

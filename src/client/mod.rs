@@ -21,13 +21,15 @@
 //! ```
 
 mod api;
+pub mod backend;
 pub mod detect;
 mod session;
 pub mod types;
 pub mod v3;
 
 pub use api::{Api, ApiChoice, UnknownApi};
-pub use detect::{ProtocolDetector, Route};
+pub use backend::{Backend, Backends};
+pub use detect::ProtocolDetector;
 pub use session::{Clock, ManualClock, SessionPool, SystemClock, WriteSession};
 pub use v3::{AnySession, AnySessionPool, V3Client, V3Session};
 

@@ -23,10 +23,6 @@ fn v3_port_follows_the_configured_port() {
         v3_addr(&addr("miner-7.farm:4028")).to_string(),
         "miner-7.farm:4433"
     );
-    let a = addr("127.0.0.1:4028");
-    assert_eq!(Route::for_api(Api::V2, &a), Route::V2(a.clone()));
-    assert_eq!(Route::for_api(Api::V3, &a).addr().port(), 4433);
-    assert_eq!(Route::for_api(Api::V3, &a).api().as_str(), "v3");
 }
 
 #[test]
@@ -143,11 +139,8 @@ async fn a_v3_reply_on_the_port_means_v3_even_when_it_refuses() {
     let d = ProtocolDetector::default();
     let a = MinerAddr::from_socket_addr(local);
     assert_eq!(d.detect(&client(), &a, soon()).await, Ok(Api::V3));
-    // Cached: the next route makes no probe.
-    assert_eq!(
-        d.route(&client(), &a, None, soon()).await,
-        Ok(Route::V3(a.clone()))
-    );
+    // Cached: the next lookup makes no probe.
+    assert_eq!(d.api(&client(), &a, None, soon()).await, Ok(Api::V3));
     assert_eq!(d.detections(), 1);
 }
 
@@ -173,8 +166,8 @@ async fn nothing_listening_is_an_error_and_not_cached() {
     assert_eq!(d.cached(&a), None);
     // A configured API needs no detection at all.
     assert_eq!(
-        d.route(&client(), &a, Some(Api::V2), soon()).await,
-        Ok(Route::V2(a.clone()))
+        d.api(&client(), &a, Some(Api::V2), soon()).await,
+        Ok(Api::V2)
     );
     assert_eq!(d.detections(), 1);
 }

@@ -13,7 +13,7 @@
 //! time, on every restart of the exporter.
 
 use super::Collector;
-use crate::client::detect::Route;
+use crate::client::Api;
 use crate::collector::target::MinerTarget;
 use crate::transport::MinerAddr;
 use std::collections::{HashMap, HashSet};
@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-/// A miner whose slow data is due, and the route it was scraped over.
-pub type Pending = (Arc<MinerTarget>, Route);
+/// A miner whose slow data is due, and the API it was scraped in.
+pub type Pending = (Arc<MinerTarget>, Api);
 
 /// The miners waiting for a background refresh (at most one entry per
 /// miner, so bounded by the fleet size), and whether a run is going.
@@ -36,9 +36,9 @@ pub struct DeferredInfo {
 
 impl DeferredInfo {
     /// Notes `target` for the next background run.
-    pub fn note(&self, target: &Arc<MinerTarget>, route: &Route) {
+    pub fn note(&self, target: &Arc<MinerTarget>, api: Api) {
         if let Ok(mut map) = self.pending.lock() {
-            map.insert(target.addr.clone(), (Arc::clone(target), route.clone()));
+            map.insert(target.addr.clone(), (Arc::clone(target), api));
         }
     }
 
@@ -104,7 +104,7 @@ pub(super) fn spawn_refresh(collector: &Arc<Collector>, semaphore: Arc<Semaphore
         let per_miner = client.config().limits.deadline * 4;
         let in_flight = (config.concurrency / 4).max(1);
         let mut set = tokio::task::JoinSet::new();
-        for (target, route) in batch {
+        for (target, api) in batch {
             while set.len() >= in_flight {
                 set.join_next().await;
             }
@@ -115,8 +115,9 @@ pub(super) fn spawn_refresh(collector: &Arc<Collector>, semaphore: Arc<Semaphore
                     return;
                 };
                 let deadline = Instant::now() + per_miner;
+                let backend = this.backends.get(api);
                 this.info
-                    .get_or_refresh(&client, &target, &route, deadline, interval)
+                    .get_or_refresh(&client, &target, backend, deadline, interval)
                     .await;
                 this.deferred.count_refresh();
             });
@@ -141,19 +142,18 @@ mod tests {
         let deferred = DeferredInfo::default();
         assert!(deferred.start().is_none(), "nothing pending");
         let (a, b) = (target(4028), target(4029));
-        let route = |t: &Arc<MinerTarget>| Route::V2(t.addr.clone());
-        deferred.note(&a, &route(&a));
-        deferred.note(&a, &route(&a));
-        deferred.note(&b, &route(&b));
+        deferred.note(&a, Api::V2);
+        deferred.note(&a, Api::V2);
+        deferred.note(&b, Api::V2);
         assert_eq!(deferred.pending(), 2);
         let batch = deferred.start().expect("a run starts");
         assert_eq!(batch.len(), 2);
-        deferred.note(&a, &route(&a));
+        deferred.note(&a, Api::V2);
         assert!(deferred.start().is_none(), "a run is going");
         deferred.finish();
         assert_eq!(deferred.start().map(|b| b.len()), Some(1), "the next run");
         deferred.finish();
-        deferred.note(&b, &route(&b));
+        deferred.note(&b, Api::V2);
         deferred.retain(&HashSet::from([a.addr.clone()]));
         assert!(deferred.start().is_none(), "b was dropped");
     }

@@ -8,9 +8,8 @@
 //! (see `client::v3::convert`). When a miner's API changes (detected
 //! again after a firmware upgrade), its old entry is replaced, not merged.
 
-use crate::client::detect::Route;
-use crate::client::Api;
-use crate::client::Client;
+use crate::client::backend::SlowData;
+use crate::client::{Api, Backend, Client};
 use crate::collector::snapshot::InfoSnapshot;
 use crate::collector::target::MinerTarget;
 use crate::transport::MinerAddr;
@@ -83,25 +82,22 @@ impl InfoCache {
         }
     }
 
-    /// The cached info, refreshed first (over `route`) if due and time
-    /// allows.
+    /// The cached info, refreshed first (through `backend`) if due and
+    /// time allows.
     pub async fn get_or_refresh(
         &self,
         client: &Client,
         target: &MinerTarget,
-        route: &Route,
+        backend: &dyn Backend,
         deadline: Instant,
         interval: Duration,
     ) -> Option<Arc<InfoSnapshot>> {
-        let api = route.api();
+        let api = backend.api();
         if !self.is_due(&target.addr, api, interval) {
             return self.cached(&target.addr);
         }
         let client = bounded(client, deadline);
-        let fresh = Arc::new(match route {
-            Route::V2(addr) => fetch(&client, addr).await,
-            Route::V3(addr) => fetch_v3(&client, addr).await,
-        });
+        let fresh = Arc::new(snapshot(backend.slow(&client, &target.addr).await));
         // Keep the old values of commands that failed this time: a flaky
         // PSU read should not blank the model and firmware. Data read over
         // the other API is not kept.
@@ -143,37 +139,8 @@ fn bounded(client: &Client, deadline: Instant) -> Client {
     Client::new(config)
 }
 
-/// Fetches the v2 slow commands two at a time: firmware tolerates a few
-/// connections per client, and this path must not crowd out scrapes.
-async fn fetch(client: &Client, addr: &MinerAddr) -> InfoSnapshot {
-    let (version, status) = tokio::join!(client.get_version(addr), client.status(addr));
-    let (devdetails, psu) = tokio::join!(client.devdetails(addr), client.get_psu(addr));
-    let (error_codes, miner_info) =
-        tokio::join!(client.get_error_code(addr), client.get_miner_info(addr));
-    let command_ok = vec![
-        ("get_version", version.is_ok()),
-        ("status", status.is_ok()),
-        ("devdetails", devdetails.is_ok()),
-        ("get_psu", psu.is_ok()),
-        ("get_error_code", error_codes.is_ok()),
-        ("get_miner_info", miner_info.is_ok()),
-    ];
-    InfoSnapshot {
-        fetched_at: Some(SystemTime::now()),
-        version: version.ok(),
-        devdetails: devdetails.ok(),
-        psu: psu.ok(),
-        error_codes: error_codes.ok(),
-        status: status.ok(),
-        miner_info: miner_info.ok(),
-        command_ok,
-    }
-}
-
-/// The v3 slow data: `get.device.info` and `get.miner.setting`, mapped
-/// onto the v2 structs.
-async fn fetch_v3(client: &Client, addr: &MinerAddr) -> InfoSnapshot {
-    let slow = client.v3().slow(addr).await;
+/// Slow data read just now.
+fn snapshot(slow: SlowData) -> InfoSnapshot {
     InfoSnapshot {
         fetched_at: Some(SystemTime::now()),
         version: slow.version,

@@ -25,10 +25,8 @@ pub mod target;
 pub use snapshot::{FleetSnapshot, InfoSnapshot, MinerSnapshot};
 pub use target::MinerTarget;
 
-use crate::client::detect::{ProtocolDetector, Route};
-use crate::client::types::{Devs, Pools, Summary};
-use crate::client::Api;
-use crate::client::{Client, ClientConfig};
+use crate::client::backend::FastReads;
+use crate::client::{Api, Backends, Client, ClientConfig, ProtocolDetector};
 use crate::error::{ErrorKind, MinerError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -67,6 +65,7 @@ pub struct Collector {
     info: info::InfoCache,
     last_success: Mutex<std::collections::HashMap<crate::transport::MinerAddr, SystemTime>>,
     detector: ProtocolDetector,
+    backends: Arc<Backends>,
     deferred: deferred::DeferredInfo,
 }
 
@@ -79,6 +78,7 @@ impl Collector {
             config: RwLock::new(config),
             last_success: Mutex::default(),
             detector: ProtocolDetector::default(),
+            backends: Arc::default(),
             deferred: deferred::DeferredInfo::default(),
         }
     }
@@ -91,6 +91,12 @@ impl Collector {
     /// The per-miner cache of detected APIs (`protocol = "auto"` targets).
     pub fn detector(&self) -> &ProtocolDetector {
         &self.detector
+    }
+
+    /// The backend of each API, with its per-miner state (shared with the
+    /// admin endpoint, so that writes and scrapes learn the same).
+    pub fn backends(&self) -> &Arc<Backends> {
+        &self.backends
     }
 
     /// The API to use for `target`'s writes: as configured, or for `auto`
@@ -132,6 +138,7 @@ impl Collector {
         let keep: std::collections::HashSet<_> = targets.iter().map(|t| t.addr.clone()).collect();
         self.info.retain(&keep);
         self.detector.retain(&keep);
+        self.backends.retain(&keep);
         self.deferred.retain(&keep);
         if let Ok(mut m) = self.last_success.lock() {
             m.retain(|k, _| keep.contains(k));
@@ -257,15 +264,20 @@ impl Collector {
         client = Client::new(config);
         let addr = &target.addr;
         let wanted = target.protocol.fixed();
-        let route = match self.detector.route(&client, addr, wanted, deadline).await {
-            Ok(route) => route,
+        let api = match self.detector.api(&client, addr, wanted, deadline).await {
+            Ok(api) => api,
             Err(e) => {
                 tracing::debug!(miner = %target.name, reason = e.reason(), error = %e, "API not detected");
                 let api = self.detector.last_known(addr).unwrap_or(Api::V2);
                 return self.failed_snapshot_with(target, e, started.elapsed(), api);
             }
         };
-        let (mut summary, devs, pools) = fast_path(&client, &route).await;
+        let backend = self.backends.get(api);
+        let FastReads {
+            mut summary,
+            devs,
+            pools,
+        } = backend.fast(&client, addr).await;
         if wanted.is_none() {
             self.detector.record(addr, summary.is_ok());
         }
@@ -278,20 +290,16 @@ impl Collector {
         let put_off = inline_info_until.is_some_and(|until| Instant::now() >= until);
         let info = if !config.fetch_info || summary.is_err() {
             self.info.cached(addr)
-        } else if put_off && self.info.is_due(addr, route.api(), config.info_refresh) {
-            self.deferred.note(&target, &route);
+        } else if put_off && self.info.is_due(addr, api, config.info_refresh) {
+            self.deferred.note(&target, api);
             self.info.cached(addr)
         } else {
             self.info
-                .get_or_refresh(&client, &target, &route, deadline, config.info_refresh)
+                .get_or_refresh(&client, &target, backend, deadline, config.info_refresh)
                 .await
         };
-        if let (Route::V3(_), Ok(s), Some(i)) = (&route, &mut summary, &info) {
-            // v3 has no `Error Code Count` in its summary; the count of the
-            // `error-code` list read with the slow data is the same number.
-            if s.error_code_count.is_none() {
-                s.error_code_count = i.error_codes.as_ref().map(|c| c.0.len() as u64);
-            }
+        if let (Ok(s), Some(i)) = (&mut summary, &info) {
+            backend.complete(s, i.error_codes.as_ref());
         }
         if let Err(e) = &summary {
             tracing::debug!(miner = %target.name, reason = e.reason(), error = %e, "miner down");
@@ -305,7 +313,7 @@ impl Collector {
             pools,
             info,
             last_success,
-            protocol: route.api().as_str(),
+            protocol: api.as_str(),
         }
     }
 
@@ -364,25 +372,5 @@ impl Collector {
             target,
             protocol: api.as_str(),
         }
-    }
-}
-
-type FastResults = (
-    Result<Summary, MinerError>,
-    Result<Devs, MinerError>,
-    Result<Pools, MinerError>,
-);
-
-/// Summary, boards and pools: three concurrent v2 commands, or one v3
-/// `get.miner.status` whose failure fails all three.
-async fn fast_path(client: &Client, route: &Route) -> FastResults {
-    match route {
-        Route::V2(addr) => {
-            tokio::join!(client.summary(addr), client.devs(addr), client.pools(addr))
-        }
-        Route::V3(addr) => match client.v3().fast(addr).await {
-            Ok(fast) => (Ok(fast.summary), Ok(fast.devs), Ok(fast.pools)),
-            Err(e) => (Err(e.clone()), Err(e.clone()), Err(e)),
-        },
     }
 }

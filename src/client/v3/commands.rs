@@ -20,11 +20,9 @@
 use serde_json::{json, Map, Value};
 
 use super::V3Session;
-use crate::client::detect::v3_addr;
 use crate::client::Api;
-use crate::client::{Client, WriteSession};
+use crate::client::WriteSession;
 use crate::error::{ErrorKind, MinerError};
-use crate::secret::Secret;
 use crate::transport::MinerAddr;
 
 /// Highest power limit v3 accepts (vendor document: 0..99999 W).
@@ -151,7 +149,8 @@ fn pools_param(params: &Map<String, Value>) -> Result<Value, ErrorKind> {
 }
 
 /// A writeable session on a miner of either API, driven by v2 command
-/// names. The v2 `WriteSession` API is unchanged; this only wraps it.
+/// names (made by [`crate::client::Backend::session`]). The v2
+/// `WriteSession` API is unchanged; this only wraps it.
 #[derive(Debug)]
 pub enum AnySession {
     V2(WriteSession),
@@ -159,15 +158,6 @@ pub enum AnySession {
 }
 
 impl AnySession {
-    /// A session for `addr` (the configured address, as for v2) speaking
-    /// `api`; a v3 session goes to [`v3_addr`] of it.
-    pub fn new(client: &Client, api: Api, addr: &MinerAddr, password: Secret) -> Self {
-        match api {
-            Api::V2 => AnySession::V2(client.write_session(addr.clone(), password)),
-            Api::V3 => AnySession::V3(V3Session::new(client.v3(), v3_addr(addr), password)),
-        }
-    }
-
     pub fn api(&self) -> Api {
         match self {
             AnySession::V2(_) => Api::V2,

@@ -25,6 +25,7 @@ pub use session::{PoolEntry, V3Session};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::backend::SlowData;
 use super::types::{
     DevDetails, Devs, ErrorCodes, MinerInfo, MinerStatus, Pools, Psu, Summary, Version,
 };
@@ -52,20 +53,6 @@ pub struct FastData {
     pub devs: Devs,
     /// Empty when the miner sent no `pools` (a stopped miner leaves them out).
     pub pools: Pools,
-}
-
-/// The slow data of a v3 miner as v2 structs; `None` where the miner sent
-/// nothing to fill it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SlowData {
-    pub version: Option<Version>,
-    pub devdetails: Option<DevDetails>,
-    pub psu: Option<Psu>,
-    pub error_codes: Option<ErrorCodes>,
-    pub status: Option<MinerStatus>,
-    pub miner_info: Option<MinerInfo>,
-    /// Whether `get.device.info` and `get.miner.setting` succeeded.
-    pub command_ok: Vec<(&'static str, bool)>,
 }
 
 /// Reads over API v3. Cheap to clone; holds no per-miner state.

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::AnySession;
-use crate::client::Api;
-use crate::client::Client;
+use crate::client::{Api, Backend, Client};
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
 
@@ -38,18 +37,23 @@ impl AnySessionPool {
     }
 
     /// The session for `addr` (as configured; a v3 session goes to its v3
-    /// port) speaking `api`, shared by every caller.
-    pub fn session(&self, addr: &MinerAddr, api: Api, password: &Secret) -> Arc<AnySession> {
+    /// port) through `backend`, shared by every caller.
+    pub fn session(
+        &self,
+        addr: &MinerAddr,
+        backend: &dyn Backend,
+        password: &Secret,
+    ) -> Arc<AnySession> {
         let mut sessions = match self.sessions.lock() {
             Ok(guard) => guard,
             // The map stays consistent even if a holder panicked.
             Err(poisoned) => poisoned.into_inner(),
         };
-        let key = (addr.clone(), api);
+        let key = (addr.clone(), backend.api());
         if let Some(p) = sessions.get(&key).filter(|p| &p.password == password) {
             return p.session.clone();
         }
-        let session = Arc::new(AnySession::new(&self.client, api, addr, password.clone()));
+        let session = Arc::new(backend.session(&self.client, addr, password.clone()));
         sessions.insert(
             key,
             Pooled {
@@ -75,15 +79,17 @@ mod tests {
     #[test]
     fn sessions_are_shared_per_miner_api_and_password() {
         let pool = AnySessionPool::new(Client::default());
+        let backends = crate::client::Backends::default();
+        let (v2b, v3) = (backends.get(Api::V2), backends.get(Api::V3));
         let a: MinerAddr = "127.0.0.1:4028".parse().unwrap();
         let pw = Secret::new("one");
-        let first = pool.session(&a, Api::V3, &pw);
-        assert!(Arc::ptr_eq(&first, &pool.session(&a, Api::V3, &pw)));
+        let first = pool.session(&a, v3, &pw);
+        assert!(Arc::ptr_eq(&first, &pool.session(&a, v3, &pw)));
         assert_eq!(first.miner().port(), 4433);
-        let v2 = pool.session(&a, Api::V2, &pw);
+        let v2 = pool.session(&a, v2b, &pw);
         assert!(!Arc::ptr_eq(&first, &v2));
         assert_eq!(v2.miner().port(), 4028);
-        let changed = pool.session(&a, Api::V3, &Secret::new("two"));
+        let changed = pool.session(&a, v3, &Secret::new("two"));
         assert!(
             !Arc::ptr_eq(&first, &changed),
             "a new password, a new session"
@@ -91,7 +97,7 @@ mod tests {
         pool.retain(&Default::default());
         assert!(!Arc::ptr_eq(
             &changed,
-            &pool.session(&a, Api::V3, &Secret::new("two"))
+            &pool.session(&a, v3, &Secret::new("two"))
         ));
         assert!(!format!("{pool:?}").contains("two"));
     }

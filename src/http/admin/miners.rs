@@ -2,17 +2,15 @@
 //! address, and their write sessions (one per miner, each owning that
 //! miner's token). A miner not in the configuration cannot be commanded.
 
-use crate::client::detect::v3_addr;
 use crate::client::types::MinerStatus;
 use crate::client::v3::AnySessionPool;
-use crate::client::Api;
-use crate::client::ApiChoice;
-use crate::client::Client;
+use crate::client::{Api, ApiChoice, Backends, Client};
 use crate::config::MinerEntry;
 use crate::error::MinerError;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// A miner as the admin API knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,13 +140,16 @@ fn same_addr(a: &MinerAddr, b: &MinerAddr) -> bool {
 pub struct Sessions {
     client: Client,
     pool: AnySessionPool,
+    /// The collector's, so that writes use what scrapes learned.
+    backends: Arc<Backends>,
 }
 
 impl Sessions {
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: Client, backends: Arc<Backends>) -> Self {
         Sessions {
             pool: AnySessionPool::new(client.clone()),
             client,
+            backends,
         }
     }
 
@@ -160,10 +161,10 @@ impl Sessions {
 
     /// The miner's run state through `api`'s read path.
     pub async fn status(&self, miner: &AdminMiner, api: Api) -> Result<MinerStatus, MinerError> {
-        match api {
-            Api::V2 => self.client.status(&miner.addr).await,
-            Api::V3 => self.client.v3().status(&v3_addr(&miner.addr)).await,
-        }
+        self.backends
+            .get(api)
+            .status(&self.client, &miner.addr)
+            .await
     }
 
     /// Runs a writeable command (a v2 name; mapped for v3 miners) on
@@ -181,7 +182,7 @@ impl Sessions {
             .filter(|p| !p.is_empty())
             .ok_or(ExecError::NoPassword)?;
         self.pool
-            .session(&miner.addr, api, password)
+            .session(&miner.addr, self.backends.get(api), password)
             .exec(command, params)
             .await
             .map_err(ExecError::Miner)

@@ -117,6 +117,10 @@ impl AdminState {
             })
             .transpose()
             .map_err(|e| std::io::Error::new(e.kind(), format!("[webhook] state_file: {e}")))?;
+        let sessions = miners::Sessions::new(
+            Client::new(settings.client),
+            app.collector.backends().clone(),
+        );
         let state = Arc::new(AdminState {
             app,
             token: auth::TokenCheck::new(&settings.token),
@@ -125,7 +129,7 @@ impl AdminState {
             max_body_bytes: settings.max_body_bytes,
             body_timeout: settings.body_timeout,
             directory: RwLock::new(Arc::new(Directory::new(settings.miners.clone()))),
-            sessions: miners::Sessions::new(Client::new(settings.client)),
+            sessions,
             webhook,
             auth_log: auth::LogLimiter::new(Duration::from_secs(1)),
         });
