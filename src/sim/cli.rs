@@ -9,9 +9,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::fault::parse_scenario;
+use super::fault::{parse_scenario, parse_scenario_personas, ScenarioError};
 use super::fleet::{Bind, Fleet, FleetConfig};
 use super::model::{Flavour, Model};
+use super::persona::Persona;
 use super::server::ServerLimits;
 use crate::secret::Secret;
 
@@ -66,6 +67,11 @@ pub struct SimulateArgs {
     /// a real control board's restart (0: it answers again at once).
     #[arg(long, default_value_t = 60)]
     pub reboot_seconds: u64,
+    /// Firmware personas, assigned round-robin (e.g.
+    /// "cgminer-4.9.2,btminer-2021,btminer-2022,firmware-2025,v3"); a
+    /// scenario's `[[persona]]` entries win. Default: generic replies.
+    #[arg(long, value_delimiter = ',')]
+    pub personas: Vec<String>,
 }
 
 /// Runs the fleet until Ctrl-C or SIGTERM, then shuts it down cleanly.
@@ -122,15 +128,28 @@ pub fn fleet_config(args: &SimulateArgs) -> Result<FleetConfig, CliError> {
             .filter(|p| !p.is_empty())
             .map_or_else(|| Secret::new("admin"), Secret::new),
     };
-    let faults = match &args.scenario {
+    let (faults, (scenario_personas, refuse_joins)) = match &args.scenario {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("reading scenario {}: {e}", path.display()))?;
-            parse_scenario(&text, args.miners)
-                .map_err(|e| format!("scenario {}: {e}", path.display()))?
+            let bad = |e: ScenarioError| format!("scenario {}: {e}", path.display());
+            let faults = parse_scenario(&text, args.miners).map_err(bad)?;
+            (
+                faults,
+                parse_scenario_personas(&text, args.miners).map_err(bad)?,
+            )
         }
-        None => Vec::new(),
+        None => Default::default(),
     };
+    let round_robin = args
+        .personas
+        .iter()
+        .map(|name| name.parse::<Persona>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut personas: Vec<(usize, Persona)> = (0..args.miners)
+        .zip(round_robin.iter().copied().cycle())
+        .collect();
+    personas.extend(scenario_personas);
     let models = args
         .models
         .iter()
@@ -176,6 +195,8 @@ pub fn fleet_config(args: &SimulateArgs) -> Result<FleetConfig, CliError> {
         flavour,
         v3_miners,
         v3_port: args.v3_port,
+        personas,
+        refuse_joins,
         limits: ServerLimits {
             reboot_offline: Duration::from_secs(args.reboot_seconds),
             ..ServerLimits::default()
@@ -257,6 +278,13 @@ mod tests {
         assert_eq!(all.v3_miners, [0, 1, 2]);
         assert!(fleet_config(&parse(&["--miners", "2", "--v3-miners", "2"])).is_err());
         assert!(fleet_config(&parse(&["--v3-miners", "x"])).is_err());
+        let mixed = fleet_config(&parse(&["--miners", "3", "--personas", "v3,cgminer-4.9.2"]));
+        let mixed = mixed.expect("config").personas;
+        assert_eq!(
+            mixed,
+            [(0, Persona::V3), (1, Persona::Cgminer492), (2, Persona::V3)]
+        );
+        assert!(fleet_config(&parse(&["--personas", "cgminer-5"])).is_err());
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub use crate::protocol::codes::WRITE_COMMANDS;
 
 /// Counter key of commands the miner does not know.
 pub const UNKNOWN: &str = "unknown";
+/// Counter key of joined reads (`summary+devs+pools`); each part is
+/// counted under its own name too.
+pub const JOINED: &str = "joined";
 /// Counter key of encrypted requests that could not be opened.
 pub const UNDECRYPTABLE: &str = "enc_undecryptable";
 
@@ -55,6 +58,7 @@ impl Counters {
     pub fn record(&mut self, command: &str) {
         let key = match command {
             UNDECRYPTABLE => UNDECRYPTABLE,
+            JOINED => JOINED,
             other => known_command(other).unwrap_or(UNKNOWN),
         };
         let count = self.counts.entry(key).or_insert(0);

@@ -1,20 +1,25 @@
-//! From request bytes to reply text, for one miner: parse the JSON, route
-//! plain read commands and encrypted writes, count commands, and apply the
-//! faults that change a reply's content. Faults that change how the reply
-//! travels (delays, resets, truncation) belong to the server.
+//! From request bytes to reply text, for one miner: parse the JSON, read
+//! the command under the keys its firmware reads (`super::joined`), route
+//! plain reads, joined reads and encrypted writes, count commands, and
+//! apply the faults that change a reply's content. Faults that change how
+//! the reply travels (delays, resets, truncation) belong to the server.
 
 use std::net::IpAddr;
 
 use serde_json::{json, Map, Value};
 
-use super::counters::{is_write_command, READ_COMMANDS};
+use super::counters::is_write_command;
 use super::fault::Fault;
+use super::joined::{asked, Asked, MISSING_COMMAND_CODE, MISSING_COMMAND_MSG};
 use super::miner::MinerState;
+use super::persona::RequestKeys;
 use super::replies::{error_reply, numbers_to_strings};
 use crate::protocol::codes;
 
 /// Text of the reply to a request that is not a JSON object.
 const INVALID_JSON_MSG: &str = "json load err";
+/// cgminer's text for the same (`api.c`, MSG_INVJSON).
+const CGMINER_INVALID_JSON_MSG: &str = "Invalid JSON";
 
 impl MinerState {
     /// Handles one request as read from the socket (NULs and whitespace
@@ -25,14 +30,23 @@ impl MinerState {
         self.requests = self.requests.wrapping_add(1);
         let when = self.clock.unix_at(now);
         let text = trim_request(raw);
+        let keys = self.traits().keys;
         let reply = match serde_json::from_slice::<Value>(text) {
-            Ok(Value::Object(request)) if request.contains_key("enc") => {
+            // cgminer 4.9.2 has no encrypted API: an envelope lacks
+            // `command` and gets Code 24 like any other such request.
+            Ok(Value::Object(request))
+                if keys == RequestKeys::Both && request.contains_key("enc") =>
+            {
                 return self.handle_encrypted(&request, peer, now);
             }
             Ok(Value::Object(request)) => self.handle_plain(&request, peer, now),
             _ => {
                 self.counters.record(super::counters::UNKNOWN);
-                error_reply(when, codes::INVALID_JSON, INVALID_JSON_MSG)
+                if self.traits().list_errors {
+                    self.firmware_error(when, codes::INVALID_JSON, CGMINER_INVALID_JSON_MSG)
+                } else {
+                    error_reply(when, codes::INVALID_JSON, INVALID_JSON_MSG)
+                }
             }
         };
         self.finish(reply)
@@ -40,19 +54,37 @@ impl MinerState {
 
     fn handle_plain(&mut self, request: &Map<String, Value>, peer: IpAddr, now: f64) -> Value {
         let when = self.clock.unix_at(now);
-        let cmd = request.get("cmd").and_then(Value::as_str).unwrap_or("");
-        self.counters.record(cmd);
+        let traits = self.traits();
+        let cmd = match asked(request, traits.keys) {
+            Asked::Command(cmd) => cmd,
+            Asked::Missing | Asked::NotAString if traits.keys == RequestKeys::CommandOnly => {
+                self.counters.record(super::counters::UNKNOWN);
+                return match asked(request, traits.keys) {
+                    Asked::Missing => {
+                        self.firmware_error(when, MISSING_COMMAND_CODE, MISSING_COMMAND_MSG)
+                    }
+                    _ => self.unknown_command(when),
+                };
+            }
+            _ => "",
+        };
         if matches!(self.fault, Some(Fault::StatusError)) {
+            self.counters.record(cmd);
             return error_reply(when, codes::INVALID_COMMAND, "invalid cmd");
         }
-        if is_write_command(cmd) {
-            // A writeable command outside the encrypted envelope.
-            return error_reply(when, codes::PERMISSION_DENIED, codes::WRITE_DISABLED_MSG);
-        }
-        if !READ_COMMANDS.contains(&cmd) {
-            return error_reply(when, codes::INVALID_COMMAND, "invalid cmd");
-        }
-        let reply = self.read_reply(cmd, request, peer, now);
+        let reply = if cmd.contains('+') && self.joins {
+            self.joined_reply(cmd, request, peer, now)
+        } else {
+            self.counters.record(cmd);
+            if is_write_command(cmd) && traits.whatsminer_commands {
+                // A writeable command outside the encrypted envelope.
+                return error_reply(when, codes::PERMISSION_DENIED, codes::WRITE_DISABLED_MSG);
+            }
+            if !self.knows_read(cmd) {
+                return self.unknown_command(when);
+            }
+            self.read_reply(cmd, request, peer, now)
+        };
         if matches!(self.fault, Some(Fault::WrongShape)) {
             return if self.requests % 2 == 0 {
                 json!([1, 2, 3])
@@ -63,14 +95,15 @@ impl MinerState {
         reply
     }
 
-    /// Serialises a reply, applying the NumbersAsStrings fault.
+    /// Serialises a reply as the firmware writes it, applying the
+    /// NumbersAsStrings fault.
     pub(crate) fn finish(&self, reply: Value) -> String {
         let reply = if matches!(self.fault, Some(Fault::NumbersAsStrings)) {
             numbers_to_strings(reply)
         } else {
             reply
         };
-        reply.to_string()
+        self.firmware_text(reply.to_string())
     }
 }
 

@@ -18,9 +18,13 @@
 //! every = 50              # miners 7, 57, 107, ...
 //! offset = 7
 //! ```
-//! A later entry replaces an earlier one for the same miner.
+//! A later entry replaces an earlier one for the same miner. The same file
+//! may give miners a firmware persona (`[[persona]]`, see
+//! [`parse_scenario_personas`]).
 
 use std::time::Duration;
+
+use super::persona::Persona;
 
 /// Something going wrong on one simulated miner.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +109,18 @@ impl Fault {
     }
 }
 
+/// The [`Selector`] of a `[[fault]]` or `[[persona]]` entry.
+macro_rules! selector {
+    ($spec:expr) => {
+        Selector {
+            miners: &$spec.miners,
+            range: &$spec.range,
+            every: $spec.every,
+            offset: $spec.offset,
+        }
+    };
+}
+
 /// A scenario file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -121,6 +137,53 @@ pub enum ScenarioError {
 struct ScenarioFile {
     #[serde(default)]
     fault: Vec<FaultEntry>,
+    #[serde(default)]
+    persona: Vec<PersonaEntry>,
+}
+
+/// `[[persona]]`: a firmware persona for some miners, and whether they
+/// answer joined reads (default: yes).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonaEntry {
+    kind: String,
+    miners: Option<Vec<usize>>,
+    range: Option<String>,
+    every: Option<usize>,
+    offset: Option<usize>,
+    joins: Option<bool>,
+}
+
+/// The personas of a scenario: (miner index, persona) pairs in file order,
+/// and the miners that refuse joined reads.
+pub type ScenarioPersonas = (Vec<(usize, Persona)>, Vec<usize>);
+
+/// Parses the `[[persona]]` entries of a scenario for a fleet of `miners`.
+/// ```toml
+/// [[persona]]
+/// kind = "cgminer-4.9.2"  # or btminer-2021, btminer-2022, firmware-2025, v3
+/// miners = [0]
+/// joins = false           # this miner refuses `summary+devs+pools`
+/// ```
+pub fn parse_scenario_personas(
+    text: &str,
+    miners: usize,
+) -> Result<ScenarioPersonas, ScenarioError> {
+    let file: ScenarioFile = toml::from_str(text)?;
+    let (mut personas, mut refuse_joins) = (Vec::new(), Vec::new());
+    for (entry, spec) in file.persona.iter().enumerate() {
+        let persona: Persona = spec.kind.parse().map_err(|_| ScenarioError::UnknownKind {
+            entry,
+            kind: spec.kind.clone(),
+        })?;
+        for index in entry_targets(entry, &selector!(spec), miners)? {
+            personas.push((index, persona));
+            if spec.joins == Some(false) {
+                refuse_joins.push(index);
+            }
+        }
+    }
+    Ok((personas, refuse_joins))
 }
 
 #[derive(serde::Deserialize)]
@@ -144,7 +207,7 @@ pub fn parse_scenario(text: &str, miners: usize) -> Result<Vec<(usize, Fault)>, 
     let mut out = Vec::new();
     for (entry, spec) in file.fault.iter().enumerate() {
         let fault = entry_fault(entry, spec)?;
-        for index in entry_targets(entry, spec, miners)? {
+        for index in entry_targets(entry, &selector!(spec), miners)? {
             out.push((index, fault.clone()));
         }
     }
@@ -205,9 +268,17 @@ fn entry_fault(entry: usize, spec: &FaultEntry) -> Result<Fault, ScenarioError> 
     Ok(fault)
 }
 
+/// Which miners an entry names: exactly one of the three ways.
+struct Selector<'a> {
+    miners: &'a Option<Vec<usize>>,
+    range: &'a Option<String>,
+    every: Option<usize>,
+    offset: Option<usize>,
+}
+
 fn entry_targets(
     entry: usize,
-    spec: &FaultEntry,
+    spec: &Selector<'_>,
     miners: usize,
 ) -> Result<Vec<usize>, ScenarioError> {
     let invalid = |message: String| ScenarioError::Invalid { entry, message };
@@ -221,9 +292,9 @@ fn entry_targets(
             "give exactly one of `miners`, `range`, `every`".to_string(),
         ));
     }
-    let targets: Vec<usize> = if let Some(list) = &spec.miners {
+    let targets: Vec<usize> = if let Some(list) = spec.miners {
         list.clone()
-    } else if let Some(range) = &spec.range {
+    } else if let Some(range) = spec.range {
         let (start, end): (usize, usize) = range
             .split_once("..")
             .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))

@@ -5,7 +5,8 @@
 //!
 //! Miners listed in [`FleetConfig::v3_miners`] run 2025 firmware: API v3
 //! on a second listener (see [`FleetConfig::v3_port`]) and the reduced,
-//! wrapped v2 on the first.
+//! wrapped v2 on the first. [`FleetConfig::personas`] makes miners play one
+//! real firmware generation each (see `super::persona`).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -22,6 +23,7 @@ use super::handle::MinerHandle;
 use super::miner::{MinerSetup, MinerState};
 use super::model::{Flavour, Model};
 use super::noise;
+use super::persona::Persona;
 use super::server::{run_listener, MinerShared, ServerLimits};
 use crate::client::Api;
 use crate::secret::Secret;
@@ -63,6 +65,12 @@ pub struct FleetConfig {
     /// address (4433 like the firmware; 0 = ephemeral). `Ports`: the first
     /// of consecutive ports, miner `i` on `v3_port + i` (0 = ephemeral).
     pub v3_port: u16,
+    /// (miner index, persona) pairs; a later pair wins. Miners not listed
+    /// keep the generic replies of their model's firmware. `v3` makes the
+    /// miner speak API v3 as if listed in `v3_miners`.
+    pub personas: Vec<(usize, Persona)>,
+    /// Indices of the miners that refuse joined reads.
+    pub refuse_joins: Vec<usize>,
 }
 
 impl FleetConfig {
@@ -82,6 +90,8 @@ impl FleetConfig {
             limits: ServerLimits::default(),
             v3_miners: Vec::new(),
             v3_port: 0,
+            personas: Vec::new(),
+            refuse_joins: Vec::new(),
         }
     }
 }
@@ -105,6 +115,13 @@ impl Fleet {
         if let Some((index, _)) = cfg.faults.iter().find(|(i, _)| *i >= cfg.miners) {
             return Err(invalid(format!(
                 "fault for miner {index}, fleet of {}",
+                cfg.miners
+            )));
+        }
+        let listed = cfg.personas.iter().map(|(i, _)| i).chain(&cfg.refuse_joins);
+        if let Some(index) = listed.clone().find(|i| **i >= cfg.miners) {
+            return Err(invalid(format!(
+                "persona or joins for miner {index}, fleet of {}",
                 cfg.miners
             )));
         }
@@ -134,7 +151,13 @@ impl Fleet {
         for (index, addr) in addrs.into_iter().enumerate() {
             let listener = bind(index, addr).await?;
             let local = listener.local_addr()?;
-            let speaks_v3 = cfg.v3_miners.contains(&index);
+            let persona = cfg
+                .personas
+                .iter()
+                .rev()
+                .find(|(i, _)| *i == index)
+                .map(|(_, p)| *p);
+            let speaks_v3 = cfg.v3_miners.contains(&index) || persona == Some(Persona::V3);
             let v3_listener = match v3_addrs.get(index) {
                 Some(v3) if speaks_v3 => Some(bind(index, *v3).await?),
                 _ => None,
@@ -160,6 +183,10 @@ impl Fleet {
                 }
                 None => None,
             };
+            if persona.is_some() {
+                state.set_persona(persona);
+            }
+            state.set_joins(!cfg.refuse_joins.contains(&index));
             let mut shared = MinerShared::new(index, local, cfg.limits, state);
             shared.v3_addr = v3_local;
             fleet.miners.push(MinerHandle {

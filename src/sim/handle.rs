@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::fault::Fault;
 use super::miner::{MinerState, PoolConfig, PowerMode};
 use super::model::{Flavour, Model};
+use super::persona::Persona;
 use super::server::MinerShared;
 use super::tokens::TokenGrant;
 use crate::secret::Secret;
@@ -59,6 +60,10 @@ pub struct MinerSnapshot {
     pub live_tokens: usize,
     /// Whether the miner also speaks API v3 (on [`MinerHandle::v3_addr`]).
     pub speaks_v3: bool,
+    /// The firmware generation it plays (`None`: the generic replies).
+    pub persona: Option<Persona>,
+    /// Whether it answers joined reads.
+    pub joins: bool,
 }
 
 impl MinerHandle {
@@ -158,6 +163,24 @@ impl MinerHandle {
         &self.shared.lock().password == candidate
     }
 
+    /// Turns joined reads on or off at once (no restart).
+    pub fn set_joins(&self, joins: bool) {
+        self.shared.lock().set_joins(joins);
+    }
+
+    /// A firmware change: the miner reboots into `persona` (`None`: the
+    /// generic replies) with joined reads on or off, as after an upgrade
+    /// or a downgrade. Uptime and the mining counters start over. API v3
+    /// cannot be switched on this way (its listener exists from the start).
+    pub fn reflash(&self, persona: Option<Persona>, joins: bool) {
+        self.shared.handle(|state| {
+            let now = state.now();
+            state.set_persona(persona);
+            state.set_joins(joins);
+            state.reboot(now);
+        });
+    }
+
     /// Runs `f` on the miner's state, for checks the handle does not offer.
     pub fn with_state<R>(&self, f: impl FnOnce(&mut MinerState) -> R) -> R {
         f(&mut self.shared.lock())
@@ -199,5 +222,7 @@ pub(crate) fn snapshot_of(state: &MinerState, addr: SocketAddr, now: f64) -> Min
         fault: state.fault().cloned(),
         live_tokens: state.tokens.live_count(now),
         speaks_v3: state.speaks_v3(),
+        persona: state.persona(),
+        joins: state.joins(),
     }
 }

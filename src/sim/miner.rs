@@ -162,6 +162,12 @@ pub struct MinerState {
     pub(crate) requests: u64,
     /// API v3 state, on miners that speak it (see `super::v3`).
     pub(crate) v3: Option<super::v3::V3State>,
+    /// The firmware generation it plays (`None`: the generic replies).
+    pub(crate) persona: Option<super::persona::Persona>,
+    /// Whether it answers joined reads (`summary+devs+pools`).
+    pub(crate) joins: bool,
+    /// The build it was set up with, for going back to no persona.
+    pub(crate) generic_firmware: Firmware,
 }
 
 impl MinerState {
@@ -223,6 +229,9 @@ impl MinerState {
             counters: Counters::default(),
             requests: 0,
             v3: None,
+            persona: None,
+            joins: true,
+            generic_firmware: setup.firmware,
             clock: setup.clock,
             id,
         }

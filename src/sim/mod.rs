@@ -4,7 +4,9 @@
 //! that a mistake on one side shows up against the other.
 //!
 //! Layout: `crypto` (miner-side md5-crypt/AES/base64), `model` (models and
-//! firmware), `miner` + `telemetry` (lazy state machine), `replies` +
+//! firmware), `persona` (firmware generations modelled on real captures,
+//! with `generations` and `joined` for their replies, request keys and
+//! joined reads), `miner` + `telemetry` (lazy state machine), `replies` +
 //! `dispatch` + `write` + `tokens` (the protocol), `fault` (injectable
 //! faults and scenario files), `server` (TCP), `fleet` (many miners),
 //! `cli` (the `simulate` subcommand), `v3` (API v3 on a second listener
@@ -34,10 +36,13 @@ pub mod crypto;
 mod dispatch;
 pub mod fault;
 pub mod fleet;
+mod generations;
 mod handle;
+mod joined;
 pub mod miner;
 pub mod model;
 mod noise;
+pub mod persona;
 pub mod replies;
 pub mod server;
 pub mod telemetry;
@@ -55,4 +60,5 @@ pub use fleet::{Bind, Fleet, FleetConfig};
 pub use handle::{MinerHandle, MinerSnapshot};
 pub use miner::{MinerState, PoolConfig, PowerMode};
 pub use model::{Flavour, Model};
+pub use persona::Persona;
 pub use server::ServerLimits;

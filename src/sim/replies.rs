@@ -13,6 +13,7 @@ use super::clock::format_datetime;
 use super::miner::MinerState;
 use super::model::Flavour;
 use super::noise::round2;
+use super::persona::Persona;
 use super::telemetry::Reading;
 use crate::protocol::codes;
 
@@ -64,6 +65,9 @@ impl MinerState {
         now: f64,
     ) -> Value {
         let when = self.clock.unix_at(now);
+        if let Some(reply) = self.persona_read(cmd, now, when) {
+            return reply;
+        }
         match cmd {
             "summary" => self.summary_reply(now, when),
             "devs" | "edevs" => self.devs_reply(now, when),
@@ -219,11 +223,29 @@ impl MinerState {
                 })
             })
             .collect();
-        json!({ "STATUS": status_list(when, 69, "Device Details"), "DEVDETAILS": details, "id": 1 })
+        let status = self.status_entry(when, 69, "Device Details");
+        json!({ "STATUS": status, "DEVDETAILS": details, "id": 1 })
     }
 
     fn version_reply(&self, when: u64) -> Value {
         let fw = &self.id.firmware;
+        if self.persona == Some(Persona::Btminer2021) {
+            // The 2021 build names its API in `api_ver` and `Description`
+            // and has no platform or chip (the fw20210322 capture).
+            let msg = json!({ "api_ver": fw.api_version, "fw_ver": fw.version });
+            let mut reply = msg_reply(when, codes::COMMAND_OK, msg);
+            if let Some(map) = reply.as_object_mut() {
+                map.insert("Description".into(), json!(fw.api_version));
+            }
+            return reply;
+        }
+        if self.persona == Some(Persona::Firmware2025) {
+            let msg = json!({
+                "api_ver": fw.api_version, "fw_ver": fw.version, "platform": "H616",
+                "chip": self.id.model.spec().chip, "miner_type": self.id.model.type_string(),
+            });
+            return msg_reply(when, codes::COMMAND_OK, msg);
+        }
         let msg = json!({
             "api_ver": fw.api_version, "fw_ver": fw.version,
             "platform": "H6OS", "chip": self.id.model.spec().chip,
@@ -248,6 +270,19 @@ impl MinerState {
 
     fn status_reply(&self, when: u64) -> Value {
         let s = &self.settings;
+        if self.persona == Some(Persona::Firmware2025) {
+            // The REL3 capture's keys: `mineroff`, `FirmwareVersion` unquoted.
+            let msg = json!({
+                "mineroff": if self.run.powered_on { "false" } else { "true" },
+                "mineroff_reason": "", "mineroff_time": "",
+                "FirmwareVersion": self.id.firmware.version,
+                "power_mode": s.power_mode.name().to_lowercase(),
+                "power_limit_set": s.power_limit_w.to_string(),
+                "hash_percent": s.power_pct.to_string(),
+                "fast_mining": "false", "fast_hash": "false",
+            });
+            return msg_reply(when, codes::COMMAND_OK, msg);
+        }
         let msg = json!({
             "btmineroff": if self.run.powered_on { "false" } else { "true" },
             "Firmware Version": self.quoted_firmware(),
@@ -320,7 +355,7 @@ impl MinerState {
     }
 }
 
-fn pct(part: u64, whole: u64) -> f64 {
+pub(crate) fn pct(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {
@@ -328,14 +363,19 @@ fn pct(part: u64, whole: u64) -> f64 {
     }
 }
 
-fn pool_entry(index: usize, pool: &super::miner::PoolConfig, r: &Reading, when: u64) -> Value {
-    // The first pool gets the work; the others stand by.
-    let active = index == 0 && r.powered_on;
-    let (accepted, rejected, stale) = if index == 0 {
-        (r.accepted, r.rejected, r.stale)
+/// Whether the pool at `index` is the active one, and its accepted,
+/// rejected and stale shares: the first pool gets the work; the others
+/// stand by.
+pub(crate) fn pool_shares(index: usize, r: &Reading) -> (bool, u64, u64, u64) {
+    if index == 0 {
+        (r.powered_on, r.accepted, r.rejected, r.stale)
     } else {
-        (0, 0, 0)
-    };
+        (false, 0, 0, 0)
+    }
+}
+
+fn pool_entry(index: usize, pool: &super::miner::PoolConfig, r: &Reading, when: u64) -> Value {
+    let (active, accepted, rejected, stale) = pool_shares(index, r);
     let diff = 65_536.0;
     json!({
         "POOL": index, "URL": pool.url, "Status": "Alive", "Priority": index,

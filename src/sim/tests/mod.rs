@@ -3,6 +3,7 @@
 //! writeable flow uses the simulator's own crypto (see `testkit`).
 
 mod faults;
+mod personas;
 mod samples;
 mod shapes;
 mod transport;
