@@ -177,6 +177,11 @@ async fn probe_can_be_limited_to_configured_miners_and_networks() {
         .await
         .expect("bind");
     let bystander_addr = bystander.local_addr().expect("addr");
+    // One inside an allowed network, on a port that is no miner API's.
+    let scanned = tokio::net::TcpListener::bind("127.0.2.10:0")
+        .await
+        .expect("bind");
+    let scanned_addr = scanned.local_addr().expect("addr");
     let mut s = settings(vec![Arc::new(MinerTarget::new(
         MinerAddr::from_socket_addr(miner),
         Some("m0".into()),
@@ -186,6 +191,7 @@ async fn probe_can_be_limited_to_configured_miners_and_networks() {
     s.probe = whatsminer_exporter::config::ProbePolicy {
         configured_only: true,
         networks: vec!["127.0.2.0/24".parse().expect("net")],
+        ..Default::default()
     };
     let exporter = Exporter::start(s).await.expect("exporter starts");
     let addr = exporter.metrics_addr();
@@ -197,8 +203,9 @@ async fn probe_can_be_limited_to_configured_miners_and_networks() {
         "{}",
         answer.text
     );
-    // Inside an allowed network: probed (and down: nothing listens there).
-    let answer = get(addr, "/probe?target=127.0.2.9:1").await;
+    // Inside an allowed network, on a miner API port: probed (and down:
+    // nothing listens there).
+    let answer = get(addr, "/probe?target=127.0.2.9:4028").await;
     assert_eq!(answer.status, Some(200), "{}", answer.text);
     assert!(
         answer.text.contains("\nprobe_success 0\n"),
@@ -209,6 +216,7 @@ async fn probe_can_be_limited_to_configured_miners_and_networks() {
         bystander_addr.to_string(),
         "localhost:4028".to_string(),
         format!("127.0.0.1:{}", miner.port() ^ 1),
+        scanned_addr.to_string(),
     ] {
         let answer = get(addr, &format!("/probe?target={target}")).await;
         assert_eq!(answer.status, Some(403), "{target}: {}", answer.text);
@@ -223,11 +231,16 @@ async fn probe_can_be_limited_to_configured_miners_and_networks() {
         touched.is_err(),
         "a refused probe connected to the bystander"
     );
+    let touched = timeout(Duration::from_millis(300), scanned.accept()).await;
+    assert!(
+        touched.is_err(),
+        "a probe_networks address was probed on a port that is no miner API's"
+    );
     let metrics = get(addr, "/metrics").await;
     assert!(
         metrics
             .text
-            .contains("whatsminer_exporter_http_requests_total{code=\"403\",handler=\"/probe\"} 3"),
+            .contains("whatsminer_exporter_http_requests_total{code=\"403\",handler=\"/probe\"} 4"),
         "{}",
         metrics.text
     );

@@ -4,8 +4,8 @@
 //! first half of its time budget. Past that point it notes the miner here
 //! and answers with what is cached (nothing, on the very first scrape).
 //! Once the scrape has answered, the noted miners are refreshed in the
-//! background, a few at a time, under the same fleet-wide semaphore as the
-//! scrapes.
+//! background, a few at a time, under the same miner gates and fleet-wide
+//! semaphore as the scrapes.
 //!
 //! Why: the first scrape after a start sends 9 commands per miner instead of
 //! 3. At 5,000 miners that took about 10 s here, Prometheus's usual timeout,
@@ -111,7 +111,9 @@ pub(super) fn spawn_refresh(collector: &Arc<Collector>, semaphore: Arc<Semaphore
             let (this, client, semaphore) = (Arc::clone(&this), client.clone(), semaphore.clone());
             let interval = config.info_refresh;
             set.spawn(async move {
-                let Ok(_permit) = semaphore.acquire_owned().await else {
+                // Gate and slot, as a scrape takes them (see `gate`).
+                let waited_until = Instant::now() + per_miner;
+                let Some(_visit) = this.admit(&target.addr, &semaphore, waited_until).await else {
                     return;
                 };
                 let deadline = Instant::now() + per_miner;

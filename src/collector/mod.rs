@@ -4,6 +4,10 @@
 //! miners never exhaust file descriptors. A miner that misses the deadline
 //! is reported down with a reason; it never delays the whole answer.
 //!
+//! Every read of a miner, `/probe`'s included, first enters that miner's
+//! gate (one visit per miner at a time, see [`gate`]) and then takes a slot
+//! of the fleet-wide semaphore.
+//!
 //! Slow-changing data (`devdetails`, `get_version`, `get_psu`,
 //! `get_error_code`, `status`, `get_miner_info`) is cached per miner and
 //! refreshed rarely, with jitter so a big fleet does not refresh all at once.
@@ -17,6 +21,7 @@
 //! names; `MinerSnapshot::protocol` says which API was spoken.
 
 pub mod deferred;
+pub mod gate;
 pub mod info;
 pub mod render;
 pub mod snapshot;
@@ -67,6 +72,7 @@ pub struct Collector {
     detector: ProtocolDetector,
     backends: Arc<Backends>,
     deferred: deferred::DeferredInfo,
+    gates: gate::MinerGates,
 }
 
 impl Collector {
@@ -80,6 +86,7 @@ impl Collector {
             detector: ProtocolDetector::default(),
             backends: Arc::default(),
             deferred: deferred::DeferredInfo::default(),
+            gates: gate::MinerGates::default(),
         }
     }
 
@@ -149,6 +156,34 @@ impl Collector {
         self.client.read().map(|c| c.clone()).unwrap_or_default()
     }
 
+    fn semaphore(&self) -> Arc<Semaphore> {
+        self.semaphore
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| Arc::new(Semaphore::new(1)))
+    }
+
+    /// Enters `addr`'s gate, then takes a fleet slot (in that order, see
+    /// [`gate`]); `None` when `deadline` passes first.
+    async fn admit(
+        &self,
+        addr: &crate::transport::MinerAddr,
+        semaphore: &Arc<Semaphore>,
+        deadline: Instant,
+    ) -> Option<(gate::Visit<'_>, tokio::sync::OwnedSemaphorePermit)> {
+        let admitted = tokio::time::timeout_at(deadline, async {
+            let visit = self.gates.enter(addr).await;
+            let permit = semaphore.clone().acquire_owned().await.ok()?;
+            Some((visit, permit))
+        });
+        admitted.await.ok().flatten()
+    }
+
+    /// Miner gates held or waited for now (see [`gate`]).
+    pub fn gates_in_use(&self) -> usize {
+        self.gates.len()
+    }
+
     /// Scrapes every target concurrently; returns one snapshot per target,
     /// in target order, by `deadline` at the latest.
     pub async fn scrape_fleet(
@@ -158,11 +193,7 @@ impl Collector {
     ) -> FleetSnapshot {
         let started_at = SystemTime::now();
         let started = Instant::now();
-        let semaphore = self
-            .semaphore
-            .read()
-            .map(|s| s.clone())
-            .unwrap_or_else(|_| Arc::new(Semaphore::new(1)));
+        let semaphore = self.semaphore();
         // A fixed pool of workers pulls miners off a shared counter: only
         // `concurrency` scrape futures exist at once, so memory is bounded
         // by concurrency, not by fleet size. The semaphore still bounds the
@@ -185,14 +216,13 @@ impl Collector {
                     let Some(target) = targets.get(index).cloned() else {
                         break;
                     };
-                    let permit =
-                        tokio::time::timeout_at(deadline, semaphore.clone().acquire_owned()).await;
-                    let snapshot = match permit {
-                        Ok(Ok(_permit)) => {
+                    let admitted = this.admit(&target.addr, &semaphore, deadline).await;
+                    let snapshot = match admitted {
+                        Some(_visit) => {
                             this.scrape_one(target, deadline, Some(inline_info_until))
                                 .await
                         }
-                        _ => this.failed_snapshot(
+                        None => this.failed_snapshot(
                             target,
                             ErrorKind::DeadlineExceeded,
                             Duration::ZERO,
@@ -238,10 +268,15 @@ impl Collector {
         }
     }
 
-    /// Scrapes one miner, never past `deadline`; due slow data is fetched
+    /// Scrapes one miner (`/probe`), never past `deadline`, under its gate
+    /// and a fleet slot like a fleet scrape; due slow data is fetched
     /// inline.
     pub async fn scrape_miner(&self, target: Arc<MinerTarget>, deadline: Instant) -> MinerSnapshot {
-        self.scrape_one(target, deadline, None).await
+        let semaphore = self.semaphore();
+        match self.admit(&target.addr, &semaphore, deadline).await {
+            Some(_visit) => self.scrape_one(target, deadline, None).await,
+            None => self.failed_snapshot(target, ErrorKind::DeadlineExceeded, Duration::ZERO),
+        }
     }
 
     /// Scrapes one miner. Due slow data is fetched inline until

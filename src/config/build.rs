@@ -204,6 +204,24 @@ pub(crate) fn server(ctx: &Ctx, raw: &RawServer) -> Result<ServerConfig, ConfigE
         })?;
         networks.push(net.trunc());
     }
+    let mut network_ports = Vec::new();
+    for (i, item) in raw.probe_ports.iter().flatten().enumerate() {
+        let field = format!("server.probe_ports[{i}]");
+        if !configured_only {
+            return Err(ctx.invalid(
+                &item.span(),
+                &field,
+                "probe_ports only applies with probe_targets = \"configured\"".into(),
+            ));
+        }
+        let port = ctx.int(&Some(item.clone()), &field, 1..=65535, 0)?;
+        if let Ok(port) = u16::try_from(port) {
+            network_ports.push(port);
+        }
+    }
+    if raw.probe_ports.is_none() {
+        network_ports = super::DEFAULT_PROBE_PORTS.to_vec();
+    }
     let reload = ctx.choice(
         &raw.reload_endpoint,
         "server.reload_endpoint",
@@ -219,6 +237,7 @@ pub(crate) fn server(ctx: &Ctx, raw: &RawServer) -> Result<ServerConfig, ConfigE
         probe: ProbePolicy {
             configured_only,
             networks,
+            network_ports,
         },
         reload,
     })

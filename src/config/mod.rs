@@ -106,15 +106,36 @@ impl ReloadAccess {
 }
 
 /// Which `/probe` targets are served (`[server] probe_targets`,
-/// `probe_networks`). By default any, as blackbox_exporter does; since
-/// `/probe` opens a TCP connection wherever it is told, an exporter whose
-/// port others can reach should allow only its configured miners.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `probe_networks`, `probe_ports`). By default any, as blackbox_exporter
+/// does; since `/probe` opens a TCP connection wherever it is told, an
+/// exporter whose port others can reach should allow only its configured
+/// miners.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbePolicy {
     /// Only configured miners (and addresses in `networks`).
     pub configured_only: bool,
-    /// With `configured_only`: IP addresses in these networks too.
+    /// With `configured_only`: IP addresses in these networks too...
     pub networks: Vec<ipnet::IpNet>,
+    /// ...on these ports only (the miner APIs' by default), so `/probe`
+    /// cannot scan the other ports of those networks.
+    pub network_ports: Vec<u16>,
+}
+
+/// The ports a `probe_networks` address may be probed on by default: the
+/// miner APIs (v2, v3).
+pub const DEFAULT_PROBE_PORTS: [u16; 2] = [
+    crate::protocol::codes::DEFAULT_PORT,
+    crate::protocol::v3::DEFAULT_PORT,
+];
+
+impl Default for ProbePolicy {
+    fn default() -> Self {
+        ProbePolicy {
+            configured_only: false,
+            networks: Vec::new(),
+            network_ports: DEFAULT_PROBE_PORTS.to_vec(),
+        }
+    }
 }
 
 impl ProbePolicy {
@@ -123,8 +144,10 @@ impl ProbePolicy {
         if !self.configured_only {
             return true;
         }
-        addr.literal_ip()
-            .is_some_and(|ip| self.networks.iter().any(|net| net.contains(&ip)))
+        self.network_ports.contains(&addr.port())
+            && addr
+                .literal_ip()
+                .is_some_and(|ip| self.networks.iter().any(|net| net.contains(&ip)))
     }
 }
 

@@ -42,6 +42,7 @@ pub(crate) struct RawServer {
     pub listen: Option<Text>,
     pub probe_targets: Option<Text>,
     pub probe_networks: Option<Vec<Text>>,
+    pub probe_ports: Option<Vec<Int>>,
     pub reload_endpoint: Option<Text>,
 }
 

@@ -103,6 +103,20 @@ fn full_example_parses_to_the_expected_values() {
     assert_eq!(nets, ["10.20.0.0/16", "fd00::/64"], "host bits cleared");
     let allowed = |a: &str| probe.allows_unconfigured(&a.parse().unwrap());
     assert!(allowed("10.20.255.1:4028") && allowed("[fd00::9]:4028"));
+    assert!(
+        allowed("10.20.0.1") && allowed("10.20.0.1:4433"),
+        "the API ports"
+    );
+    assert!(
+        !allowed("10.20.0.1:22") && !allowed("10.20.0.1:80"),
+        "no port scan"
+    );
+    let own_ports = ProbePolicy {
+        network_ports: vec![8080],
+        ..probe.clone()
+    };
+    assert!(own_ports.allows_unconfigured(&"10.20.0.1:8080".parse().unwrap()));
+    assert!(!own_ports.allows_unconfigured(&"10.20.0.1:4028".parse().unwrap()));
     assert!(!allowed("10.21.0.1") && !allowed("127.0.0.1") && !allowed("miner.local"));
     assert!(ProbePolicy::default().allows_unconfigured(&"miner.local".parse().unwrap()));
     assert_eq!(config.server.reload, ReloadAccess::Off);

@@ -203,6 +203,18 @@ fn bad_durations_and_words() {
         "{e}"
     );
     let e = error_of(&format!(
+        "{MINER}[server]\nprobe_targets = \"configured\"\nprobe_ports = [4028, 0]\n"
+    ));
+    assert!(
+        e.starts_with("exporter.toml:5:22: server.probe_ports[1]: 0 is out of range 1..=65535"),
+        "{e}"
+    );
+    let e = error_of(&format!("{MINER}[server]\nprobe_ports = [4028]\n"));
+    assert!(
+        e.contains("server.probe_ports[0]: probe_ports only applies with probe_targets"),
+        "{e}"
+    );
+    let e = error_of(&format!(
         "{MINER}[server]\nreload_endpoint = \"everyone\"\n"
     ));
     assert!(

@@ -142,6 +142,12 @@ impl MinerHandle {
         self.shared.lock().tokens.issued()
     }
 
+    /// The most connections (both APIs) that were ever open at once (v2:
+    /// until answered, see `MinerShared`).
+    pub fn peak_connections(&self) -> usize {
+        self.shared.peak_connections()
+    }
+
     /// How many times the miner received `command` (for encrypted
     /// commands, the decrypted name; see [`super::counters`] for the
     /// `unknown` and `enc_undecryptable` buckets).

@@ -74,6 +74,23 @@ pub(crate) struct MinerShared {
     fault_changed: [Notify; 2],
     /// Connections served at once, over both APIs.
     pub(crate) slots: Arc<Semaphore>,
+    /// Connections open now over both APIs, and the most ever open at
+    /// once (what a test of the exporter's per-miner cap reads). A v2
+    /// connection counts until its reply is sent (the client may take a
+    /// moment to see the close), a v3 one while it is open.
+    open: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts one open connection of a miner until dropped.
+pub(crate) struct OpenConnection(Arc<MinerShared>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0
+            .open
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl MinerShared {
@@ -86,7 +103,22 @@ impl MinerShared {
             state: Mutex::new(state),
             fault_changed: [Notify::new(), Notify::new()],
             slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
+            open: Default::default(),
+            peak: Default::default(),
         }
+    }
+
+    /// Counts a connection just accepted, until the guard is dropped.
+    pub(crate) fn count_open(self: &Arc<Self>) -> OpenConnection {
+        use std::sync::atomic::Ordering;
+        let now = self.open.fetch_add(1, Ordering::AcqRel) + 1;
+        self.peak.fetch_max(now, Ordering::AcqRel);
+        OpenConnection(Arc::clone(self))
+    }
+
+    /// The most connections ever open at once.
+    pub(crate) fn peak_connections(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The state; a panic elsewhere while holding the lock does not make
@@ -176,11 +208,13 @@ pub(crate) async fn run_listener(
                     accepted = l.accept() => match accepted {
                         Ok((stream, peer)) => match api {
                             Api::V2 => {
-                                connections.spawn(serve(shared.clone(), stream, peer, shutdown.clone()));
+                                let open = shared.count_open();
+                                connections.spawn(serve(shared.clone(), stream, peer, shutdown.clone(), open));
                             }
                             Api::V3 => {
+                                let open = shared.count_open();
                                 let conn = super::v3::server::serve(shared.clone(), stream, peer, shutdown.clone());
-                                connections.spawn(conn);
+                                connections.spawn(async move { conn.await; drop(open) });
                             }
                         },
                         // Out of descriptors or similar: do not spin.
@@ -238,14 +272,20 @@ async fn serve(
     mut stream: TcpStream,
     peer: SocketAddr,
     shutdown: watch::Receiver<bool>,
+    open: OpenConnection,
 ) {
     tokio::select! {
-        _ = serve_connection(&shared, &mut stream, peer) => {}
+        _ = serve_connection(&shared, &mut stream, peer, open) => {}
         _ = wait_for_shutdown(shutdown) => {}
     }
 }
 
-async fn serve_connection(shared: &MinerShared, stream: &mut TcpStream, peer: SocketAddr) {
+async fn serve_connection(
+    shared: &MinerShared,
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    open: OpenConnection,
+) {
     let permit = shared.slots.clone().try_acquire_owned().ok();
     let limits = shared.limits;
     let Some(request) = read_request(stream, &limits).await else {
@@ -261,6 +301,9 @@ async fn serve_connection(shared: &MinerShared, stream: &mut TcpStream, peer: So
     } else {
         shared.handle(|state| state.handle_request(&request, peer.ip()))
     };
+    // Answered: the client's next connection can only come after this
+    // reply, so the count never includes a connection already done with.
+    drop(open);
     deliver(stream, reply.into_bytes(), fault, &limits).await;
     drop(permit);
 }

@@ -1,0 +1,55 @@
+//! `/probe` under the same limits as `/metrics`: however many requests
+//! arrive for one miner, it sees at most one visit (and so
+//! `MAX_CONNECTIONS_PER_MINER` connections) at a time, counted by the
+//! simulated miner itself.
+
+mod support;
+
+use support::{http_get, start_exporter, target};
+use whatsminer_exporter::collector::gate::MAX_CONNECTIONS_PER_MINER;
+use whatsminer_exporter::sim::{Fleet, FleetConfig};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_probes_of_one_miner_stay_under_the_per_miner_cap() {
+    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(2))
+        .await
+        .expect("fleet");
+    let addrs = fleet.addrs();
+    let exporter = start_exporter(vec![target(addrs[0], "m0"), target(addrs[1], "m1")]).await;
+    let probe = format!(
+        "http://{}/probe?target={}",
+        exporter.metrics_addr(),
+        addrs[0]
+    );
+    let metrics = exporter.metrics_url();
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..150 {
+        let url = if i % 25 == 0 {
+            metrics.clone()
+        } else {
+            probe.clone()
+        };
+        requests.spawn(async move { http_get(&url).await });
+    }
+    let mut answered = 0;
+    while let Some(joined) = requests.join_next().await {
+        let (status, body) = joined.expect("request task").expect("answer");
+        assert_eq!(status, 200, "{body}");
+        answered += 1;
+    }
+    assert_eq!(answered, 150);
+    let peak = fleet.miner(0).expect("miner").peak_connections();
+    eprintln!("150 parallel /probe and /metrics: at most {peak} connections to the miner at once");
+    assert!(peak >= 1, "the miner was never reached");
+    assert!(
+        peak <= MAX_CONNECTIONS_PER_MINER,
+        "{peak} connections at once, cap {MAX_CONNECTIONS_PER_MINER}"
+    );
+    assert_eq!(
+        exporter.state.collector.gates_in_use(),
+        0,
+        "gates left behind"
+    );
+    exporter.shutdown().await;
+    fleet.shutdown().await;
+}
