@@ -4,6 +4,7 @@
 
 mod demo;
 mod healthcheck;
+pub mod logging;
 mod miner_cmds;
 mod serve;
 
@@ -95,17 +96,8 @@ pub fn main() -> ExitCode {
 }
 
 /// Sets up logging to stderr: `level` is a tracing filter (`info`,
-/// `whatsminer_exporter=debug`), `json` picks structured lines.
+/// `whatsminer_exporter=debug`), `json` picks flat JSON lines (see
+/// [`logging`]).
 pub fn init_logging(level: &str, json: bool) {
-    // Through the config's check: EnvFilter panics on some non-ASCII input.
-    let filter = crate::config::log_filter(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
+    logging::init(level, json);
 }

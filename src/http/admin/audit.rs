@@ -52,7 +52,9 @@ pub struct AuditRecord<'a> {
     pub attempts: u32,
 }
 
-/// Writes the audit line.
+/// Writes the audit line. Every value from the request is a string field
+/// (never `%` Display): text logs quote and escape it, JSON logs escape it
+/// (see `cli::logging`).
 pub fn record(r: &AuditRecord<'_>) {
     let params = redacted(r.command, r.params);
     let address = r.address.as_deref().unwrap_or("");
@@ -63,7 +65,7 @@ pub fn record(r: &AuditRecord<'_>) {
         tracing::info!(
             target: "audit",
             source = r.source.as_str(), token_name = r.token_name, peer = %r.peer,
-            miner = %miner, address, command = r.command, params = %params,
+            miner = miner.as_str(), address, command = r.command, params = params.as_str(),
             result = r.result, reason, alert, attempts = r.attempts,
             "admin action"
         );
@@ -71,7 +73,7 @@ pub fn record(r: &AuditRecord<'_>) {
         tracing::warn!(
             target: "audit",
             source = r.source.as_str(), token_name = r.token_name, peer = %r.peer,
-            miner = %miner, address, command = r.command, params = %params,
+            miner = miner.as_str(), address, command = r.command, params = params.as_str(),
             result = r.result, reason, alert, attempts = r.attempts,
             "admin action"
         );
