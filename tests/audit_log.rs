@@ -5,34 +5,7 @@
 
 mod admin_support;
 
-use admin_support::{Harness, Setup};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-/// A log writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut b) = self.0.lock() {
-            b.extend_from_slice(bytes);
-        }
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    }
-}
+use admin_support::{CaptureWriter, Harness, Setup};
 
 /// A miner name with a forged second audit line and a colour escape.
 const FORGED: &str =
@@ -41,7 +14,7 @@ const FORGED: &str =
 /// Runs one admin request for the forged miner name with the exporter's
 /// log setup in `json` or text form, and returns what was logged.
 async fn audit_output(test: &str, json: bool) -> String {
-    let buffer = Buffer::default();
+    let buffer = CaptureWriter::default();
     let writer = buffer.clone();
     let subscriber =
         whatsminer_exporter::cli::logging::subscriber("audit=info", json, false, move || {

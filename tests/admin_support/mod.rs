@@ -337,7 +337,19 @@ pub fn sample(metrics: &str, name: &str, labels: &str) -> Option<f64> {
 
 static CAPTURED: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
 
-struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
+/// A log writer into a shared buffer.
+#[derive(Clone, Default)]
+pub struct CaptureWriter(pub Arc<Mutex<Vec<u8>>>);
+
+impl CaptureWriter {
+    /// What was written, as text.
+    pub fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
 
 impl Write for CaptureWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
