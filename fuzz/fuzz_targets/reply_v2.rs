@@ -4,8 +4,10 @@
 //!
 //! Oracles besides "no panic": cleaning is idempotent; an invalid-JSON
 //! error never quotes the input; a miner message in an error is cut short;
-//! and a typed success means the `Value` path sees a success too (the two
-//! paths must not disagree about whether the miner said `S` or `E`).
+//! a typed success means the `Value` path sees a success too (the two
+//! paths must not disagree about whether the miner said `S` or `E`); and the
+//! firmware-defect repair (`protocol::repair`, reached by every parser once
+//! a strict parse fails) never touches valid JSON and names what it did.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -13,7 +15,7 @@ use whatsminer_exporter::client::types::{
     DevDetails, Devs, ErrorCodes, Edevs, FromReply, MinerInfo, MinerStatus, Pools, Psu, Summary,
     Version,
 };
-use whatsminer_exporter::protocol::reply;
+use whatsminer_exporter::protocol::{repair, reply};
 use whatsminer_exporter::ErrorKind;
 
 /// `MAX_MESSAGE_CHARS` of `protocol::reply` plus the ellipsis.
@@ -52,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let plain = reply::plain_bytes(data);
     assert_eq!(reply::plain_bytes(plain), plain);
-    match which % 11 {
+    match which % 12 {
         0 => typed::<Summary>(data),
         1 => typed::<Devs>(data),
         2 => typed::<Edevs>(data),
@@ -63,6 +65,13 @@ fuzz_target!(|data: &[u8]| {
         7 => typed::<MinerStatus>(data),
         8 => typed::<MinerInfo>(data),
         9 => typed::<ErrorCodes>(data),
+        11 => {
+            let strict = serde_json::from_slice::<serde_json::Value>(plain).is_ok();
+            if let Some((_, made)) = repair::repair(plain) {
+                assert!(!strict, "repair touched valid JSON");
+                assert!(!made.is_empty(), "a repair without a kind");
+            }
+        }
         _ => match reply::parse_json(data) {
             Err(kind) => check_error(&kind),
             Ok(value) => {

@@ -4,5 +4,6 @@
 
 pub mod codes;
 pub mod crypto;
+pub mod repair;
 pub mod reply;
 pub mod v3;

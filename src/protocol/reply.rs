@@ -8,10 +8,10 @@
 //!   wrapped replies of API 2.0.5+ firmware.
 //! - The data of a command is the first element of a list (`SUMMARY`) or the
 //!   `Msg` object, depending on firmware.
-//! - Some builds emit invalid JSON: a trailing comma before `}` (seen on
-//!   `get_miner_info`) or bare `nan`/`inf` numbers. [`parse_json`] repairs
-//!   those, and only when a strict parse has failed, so valid replies pay
-//!   nothing for it.
+//! - Some builds emit invalid JSON (a `\'` escape, a trailing comma, ...).
+//!   [`parse_json`] repairs the known defects with
+//!   [`crate::protocol::repair`], and only when a strict parse has failed,
+//!   so valid replies pay nothing for it.
 //!
 //! This is the slower `serde_json::Value` path. The typed parsers in
 //! `crate::client::types` read summary/devs/pools straight from the bytes
@@ -20,7 +20,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{truncate_for_log, ErrorKind};
-use crate::protocol::codes;
+use crate::protocol::{codes, repair};
 
 /// Longest miner message kept in an error (characters).
 const MAX_MESSAGE_CHARS: usize = 120;
@@ -33,8 +33,8 @@ pub fn plain_bytes(raw: &[u8]) -> &[u8] {
 }
 
 /// Parses a reply (bytes already cut at the first NUL and trimmed) into a
-/// JSON value. Replies with a trailing comma or bare `nan`/`inf` numbers are
-/// repaired. The error names the kind and position of the fault, never the
+/// JSON value. Replies with a known firmware defect are repaired (and the
+/// repair counted, see [`repair::counted`]). The error names the kind and position of the fault, never the
 /// reply's content.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ErrorKind> {
     let bytes = plain_bytes(bytes);
@@ -43,10 +43,15 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ErrorKind> {
     }
     match serde_json::from_slice(bytes) {
         Ok(value) => Ok(value),
-        Err(first) => match repair_json(bytes) {
-            Some(fixed) => serde_json::from_slice(&fixed).map_err(|e| not_json(&e)),
-            None => Err(not_json(&first)),
-        },
+        Err(first) => {
+            let Some((fixed, made)) = repair::repair(bytes) else {
+                return Err(not_json(&first));
+            };
+            // A repair that still does not parse reports the original fault.
+            let value = serde_json::from_slice(&fixed).map_err(|_| not_json(&first))?;
+            repair::note(made);
+            Ok(value)
+        }
     }
 }
 
@@ -65,84 +70,6 @@ pub(crate) fn json_error_reason(e: &serde_json::Error) -> String {
 
 fn not_json(e: &serde_json::Error) -> ErrorKind {
     ErrorKind::NotJson(json_error_reason(e))
-}
-
-/// Rewrites the two kinds of invalid JSON firmware is known to emit:
-/// a comma directly before `}`/`]`, and bare `nan`/`inf`/`infinity` values
-/// (which become `null`). Returns `None` when nothing needed changing.
-/// Linear in the input; string contents are never touched.
-pub(crate) fn repair_json(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut changed = false;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            i += 1;
-            continue;
-        }
-        match b {
-            b'"' => {
-                in_string = true;
-                out.push(b);
-                i += 1;
-            }
-            b',' if next_significant(bytes, i + 1).is_some_and(|c| c == b'}' || c == b']') => {
-                changed = true;
-                i += 1;
-            }
-            b'-' | b'a'..=b'z' | b'A'..=b'Z' => {
-                let end = token_end(bytes, i);
-                let token = &bytes[i..end];
-                if is_non_finite_literal(token) {
-                    out.extend_from_slice(b"null");
-                    changed = true;
-                } else {
-                    out.extend_from_slice(token);
-                }
-                i = end;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    changed.then_some(out)
-}
-
-fn next_significant(bytes: &[u8], from: usize) -> Option<u8> {
-    bytes
-        .get(from..)?
-        .iter()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace())
-}
-
-fn token_end(bytes: &[u8], start: usize) -> usize {
-    let mut end = start + 1;
-    while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || b"-+._".contains(&bytes[end]))
-    {
-        end += 1;
-    }
-    end
-}
-
-fn is_non_finite_literal(token: &[u8]) -> bool {
-    let unsigned = token.strip_prefix(b"-").unwrap_or(token);
-    [&b"nan"[..], b"inf", b"infinity"]
-        .iter()
-        .any(|lit| unsigned.eq_ignore_ascii_case(lit))
 }
 
 /// What the `STATUS` letter says.
@@ -321,7 +248,6 @@ mod tests {
         assert_eq!(v["Msg"]["ledstat"], "auto");
         let v = parse_json(br#"{"a":nan,"b":-inf,"c":[1,2, ],"d":"nan,}"}"#).unwrap();
         assert_eq!(v, json!({"a":null,"b":null,"c":[1,2],"d":"nan,}"}));
-        assert_eq!(repair_json(br#"{"a":-1.5e3,"b":true}"#), None);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The `devs` and `edevs` replies: one entry per hashboard.
 //!
-//! Units as in [`super::Summary`]: MH/s for `MHS *`/`HS RT`, GH/s for
-//! `Factory GHS`, °C, rpm, MHz. Newer firmware leaves out `ASC` and the
-//! per-board chip temperatures; `Slot` is the stable board index.
+//! Units as in [`super::Summary`] (GH/s for `Factory GHS`, °C, rpm, MHz),
+//! except the hash rates `MHS *`/`HS RT`: MH/s up to 2024, TH/s on
+//! 2025–2026 firmware; [`super::BoardHashUnit`] tells which. Newer firmware
+//! leaves out `ASC` and the per-board chip temperatures; `Slot` is the
+//! stable board index.
 
 use serde::Deserialize;
 

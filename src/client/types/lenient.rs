@@ -23,6 +23,17 @@ pub(crate) fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Err
         .map(|n| n.and_then(Number::to_u64))
 }
 
+/// A non-negative count of seconds, with any fraction dropped: 2026
+/// firmware sends `"Elapsed":10658.685546875`.
+pub(crate) fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    d.deserialize_any(NumberVisitor).map(|n| {
+        n.and_then(|n| match n {
+            Number::F(f) => whole_float(f.trunc()).and_then(|f| Number::F(f).to_u64()),
+            other => other.to_u64(),
+        })
+    })
+}
+
 /// A signed integer (status codes, priorities).
 pub(crate) fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     d.deserialize_any(NumberVisitor)
@@ -247,6 +258,8 @@ mod tests {
         u: Option<u64>,
         #[serde(default, deserialize_with = "super::i64")]
         i: Option<i64>,
+        #[serde(default, deserialize_with = "super::seconds")]
+        t: Option<u64>,
         #[serde(default, deserialize_with = "super::bool")]
         b: Option<bool>,
         #[serde(default, deserialize_with = "super::string")]
@@ -289,6 +302,11 @@ mod tests {
         assert_eq!((p.u, p.i), (None, None));
         assert_eq!(probe(r#"{"u":1.5}"#).u, None);
         assert_eq!(probe(r#"{"u":"1e3"}"#).u, Some(1000));
+        assert_eq!(probe(r#"{"t":10658.685546875}"#).t, Some(10658));
+        assert_eq!(probe(r#"{"t":"7.9"}"#).t, Some(7));
+        assert_eq!(probe(r#"{"t":-0.5}"#).t, Some(0));
+        assert_eq!(probe(r#"{"t":-3}"#).t, None);
+        assert_eq!(probe(r#"{"t":1e300}"#).t, None);
     }
 
     #[test]

@@ -25,7 +25,10 @@ mod info;
 mod lenient;
 mod pools;
 mod summary;
+mod units;
 
+#[cfg(test)]
+mod tests_captures;
 #[cfg(test)]
 mod tests_fixtures;
 #[cfg(test)]
@@ -39,6 +42,7 @@ pub use error_codes::{ErrorCode, ErrorCodes};
 pub use info::{firmware_date, DevDetail, DevDetails, MinerInfo, MinerStatus, Psu, Version};
 pub use pools::{Pool, Pools};
 pub use summary::Summary;
+pub use units::BoardHashUnit;
 
 use crate::error::ErrorKind;
 use crate::protocol::reply;

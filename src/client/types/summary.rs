@@ -15,8 +15,9 @@ use super::lenient;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct Summary {
-    /// Seconds since the mining process (btminer) started.
-    #[serde(rename = "Elapsed", default, deserialize_with = "lenient::u64")]
+    /// Seconds since the mining process (btminer) started (a float on
+    /// 2026 firmware; the fraction is dropped).
+    #[serde(rename = "Elapsed", default, deserialize_with = "lenient::seconds")]
     pub elapsed: Option<u64>,
     /// Seconds since the control board booted.
     #[serde(rename = "Uptime", default, deserialize_with = "lenient::u64")]

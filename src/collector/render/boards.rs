@@ -1,9 +1,9 @@
 //! Hashboard families (`devs`), labelled by `board` slot.
 
-use super::families::{family, ok, scaled, MHS, MHZ};
+use super::families::{family, ok, scaled, MHZ};
 use super::writer::{ExpositionWriter, MetricType::*};
 use super::Gauge;
-use crate::client::types::Board;
+use crate::client::types::{Board, BoardHashUnit};
 use crate::collector::snapshot::MinerSnapshot;
 
 /// Calls `f` with each board of a miner and its `board` label value.
@@ -16,6 +16,14 @@ fn each_board(m: &MinerSnapshot, mut f: impl FnMut(&str, &Board)) {
             let mut buf = itoa::Buffer::new();
             f(buf.format(slot), board);
         }
+    }
+}
+
+/// MH/s or TH/s: 2025–2026 firmware sends board rates in TH/s.
+fn board_hash_unit(m: &MinerSnapshot) -> BoardHashUnit {
+    match &m.devs {
+        Ok(devs) => BoardHashUnit::detect(&devs.0, m.summary.as_ref().ok()),
+        Err(_) => BoardHashUnit::Mega,
     }
 }
 
@@ -35,22 +43,23 @@ pub fn write_boards(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         Gauge,
         "Hashboard hashrate by averaging window.",
         |m, e| {
+            let unit = board_hash_unit(m).scale();
             each_board(m, |b, board| {
                 e(
                     &[("board", b), ("window", "avg")],
-                    scaled(board.mhs_av.gauge(), MHS),
+                    scaled(board.mhs_av.gauge(), unit),
                 );
                 e(
                     &[("board", b), ("window", "5s")],
-                    scaled(board.mhs_5s.gauge(), MHS),
+                    scaled(board.mhs_5s.gauge(), unit),
                 );
                 e(
                     &[("board", b), ("window", "1m")],
-                    scaled(board.mhs_1m.gauge(), MHS),
+                    scaled(board.mhs_1m.gauge(), unit),
                 );
                 e(
                     &[("board", b), ("window", "15m")],
-                    scaled(board.mhs_15m.gauge(), MHS),
+                    scaled(board.mhs_15m.gauge(), unit),
                 );
             })
         },
