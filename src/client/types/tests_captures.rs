@@ -2,21 +2,9 @@
 //! firmware) parse into the values they hold. Provenance: the fixtures
 //! README.
 
+use super::tests_fixtures::ok;
 use super::*;
 use crate::error::ErrorKind;
-
-macro_rules! fixture {
-    ($name:literal) => {
-        include_bytes!(concat!("../../../tests/fixtures/v2/", $name))
-    };
-}
-
-fn ok<T: FromReply + std::fmt::Debug>(bytes: &[u8]) -> T {
-    match T::from_reply(bytes) {
-        Ok(t) => t,
-        Err(e) => panic!("{} failed: {e:?}", T::COMMAND),
-    }
-}
 
 #[test]
 fn m3_2018_has_no_power_and_pools_from_zero() {

@@ -3,13 +3,8 @@
 use super::*;
 use crate::protocol::reply::{self, parse_json};
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_bytes!(concat!("../../../tests/fixtures/v2/", $name))
-    };
-}
-
-fn ok<T: FromReply + std::fmt::Debug>(bytes: &[u8]) -> T {
+/// The typed reply, or a panic naming the command.
+pub(super) fn ok<T: FromReply + std::fmt::Debug>(bytes: &[u8]) -> T {
     match T::from_reply(bytes) {
         Ok(t) => t,
         Err(e) => panic!("{} failed: {e:?}", T::COMMAND),
