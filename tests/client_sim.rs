@@ -6,7 +6,9 @@
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use whatsminer_exporter::client::{Client, ClientConfig, ManualClock, SessionPool, WriteSession};
+use whatsminer_exporter::client::{
+    Api, Backends, Client, ClientConfig, ManualClock, SessionPool, V2Session,
+};
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
 use whatsminer_exporter::transport::{Limits, MinerAddr};
 use whatsminer_exporter::{ErrorKind, Secret};
@@ -116,7 +118,7 @@ async fn power_off_and_on_round_trip() {
         .unwrap();
     let handle = fleet.miner(0).unwrap();
     let client = Client::default();
-    let session = client.write_session(addr(&fleet, 0), Secret::new("admin"));
+    let session = client.v2_session(addr(&fleet, 0), Secret::new("admin"));
     let reply = session
         .exec("power_off", &params(&[("respbefore", "true")]))
         .await
@@ -144,7 +146,7 @@ async fn token_is_renewed_before_the_30_minute_expiry() {
         .unwrap();
     let handle = fleet.miner(0).unwrap();
     let clock = Arc::new(ManualClock::default());
-    let session = WriteSession::new(
+    let session = V2Session::new(
         Client::default(),
         addr(&fleet, 0),
         Secret::new("admin"),
@@ -178,7 +180,7 @@ async fn invalid_token_is_renewed_once_and_retried() {
         .await
         .unwrap();
     let handle = fleet.miner(0).unwrap();
-    let session = Client::default().write_session(addr(&fleet, 0), Secret::new("admin"));
+    let session = Client::default().v2_session(addr(&fleet, 0), Secret::new("admin"));
     session.exec("power_on", &Map::new()).await.unwrap();
     // The miner forgets or expires our token (its clock jumps 31 minutes).
     handle.advance_clock(Duration::from_secs(31 * 60));
@@ -204,17 +206,15 @@ async fn concurrent_callers_share_one_token_fetch() {
     let fleet = Fleet::start(FleetConfig::loopback_ephemeral(2))
         .await
         .unwrap();
-    let pool = Arc::new(SessionPool::new(
-        Client::default(),
-        Secret::new("admin"),
-        Arc::new(ManualClock::default()),
-    ));
+    let pool = Arc::new(SessionPool::new(Client::default()));
+    let backends = Arc::new(Backends::default());
     let mut tasks = Vec::new();
     for i in 0..8 {
         let pool = pool.clone();
         let a = addr(&fleet, i % 2);
+        let backends = backends.clone();
         tasks.push(tokio::spawn(async move {
-            pool.session(&a)
+            pool.session(&a, backends.get(Api::V2), &Secret::new("admin"))
                 .exec("set_led", &params(&[("param", "auto")]))
                 .await
         }));
@@ -304,7 +304,7 @@ async fn write_error(fault: Fault) -> ErrorKind {
     let mut cfg = FleetConfig::loopback_ephemeral(1);
     cfg.faults = vec![(0, fault)];
     let fleet = Fleet::start(cfg).await.unwrap();
-    let session = Client::default().write_session(addr(&fleet, 0), Secret::new("admin"));
+    let session = Client::default().v2_session(addr(&fleet, 0), Secret::new("admin"));
     let err = session
         .exec("power_off", &params(&[("respbefore", "true")]))
         .await
@@ -339,7 +339,7 @@ async fn errors_never_show_the_password_or_sign() {
     let mut cfg = FleetConfig::loopback_ephemeral(1);
     cfg.faults = vec![(0, Fault::WrongPassword)];
     let fleet = Fleet::start(cfg).await.unwrap();
-    let session = Client::default().write_session(addr(&fleet, 0), Secret::new("s3cr3t-Pa55"));
+    let session = Client::default().v2_session(addr(&fleet, 0), Secret::new("s3cr3t-Pa55"));
     let err = session.exec("power_off", &Map::new()).await.unwrap_err();
     for text in [err.to_string(), format!("{err:?}"), format!("{session:?}")] {
         assert!(!text.contains("s3cr3t-Pa55"), "{text}");

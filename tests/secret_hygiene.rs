@@ -370,7 +370,7 @@ fn debug_output_of_secret_holding_types_is_masked() {
     let admin_settings = settings.admin.clone().expect("admin settings");
     let password = Secret::new(PASSWORD);
     let session = Client::new(ClientConfig::default())
-        .write_session("127.0.0.1:4028".parse().expect("addr"), password.clone());
+        .v2_session("127.0.0.1:4028".parse().expect("addr"), password.clone());
     let challenge = TokenChallenge {
         time: "4071".into(),
         salt: "Ab3dE6gH".into(),

@@ -2,7 +2,7 @@
 //! the same metric families for both APIs (minus the documented v3 gaps),
 //! values equal to the simulator's, auto-detection that picks right and
 //! caches (counted on the simulated miners), and writes through
-//! `V3Session`/`AnySession` that change the simulated state.
+//! `V3Session`/`WriteSession` that change the simulated state.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

@@ -6,7 +6,7 @@
 use super::http::Connection;
 use super::procs::cpu_time;
 use super::{median, BenchError};
-use crate::client::{Client, SessionPool, SystemClock};
+use crate::client::{Api, Backends, Client, SessionPool};
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
 use serde_json::{Map, Value};
@@ -151,18 +151,15 @@ pub async fn power(
         ("power_off", 1),
         ("power_on", 1),
     ] {
-        let pool = Arc::new(SessionPool::new(
-            Client::default(),
-            password.clone(),
-            Arc::new(SystemClock),
-        ));
+        let pool = Arc::new(SessionPool::new(Client::default()));
         let cpu = || {
             let own = cpu_time(std::process::id()).unwrap_or_default();
             (own, cpu_time(sim_pid).unwrap_or_default())
         };
         let (client_before, sim_before) = cpu();
         let started = Instant::now();
-        let ok = tokio::time::timeout(cap, run_phase(&pool, &miners, command, parallel))
+        let phase = run_phase(&pool, password, &miners, command, parallel);
+        let ok = tokio::time::timeout(cap, phase)
             .await
             .map_err(|_| BenchError::new(format!("{command} did not finish within {cap:?}")))?;
         let elapsed = started.elapsed();
@@ -185,6 +182,7 @@ pub async fn power(
 
 async fn run_phase(
     pool: &Arc<SessionPool>,
+    password: &Secret,
     miners: &Arc<Vec<MinerAddr>>,
     command: &'static str,
     parallel: usize,
@@ -196,8 +194,9 @@ async fn run_phase(
     let params = Arc::new(params);
     let semaphore = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    let backends = Backends::default();
     for miner in miners.iter() {
-        let session = pool.session(miner);
+        let session = pool.session(miner, backends.get(Api::V2), password);
         let (params, semaphore) = (Arc::clone(&params), Arc::clone(&semaphore));
         tasks.spawn(async move {
             let Ok(_permit) = semaphore.acquire_owned().await else {

@@ -4,7 +4,7 @@
 //! `--protocol` picks the API: v2 (the default), v3, or auto (detected as
 //! the exporter does). On v3, reads take v3 names (`get.miner.status`);
 //! `exec` takes a v3 `set.*` name or a v2 writeable name, mapped as the
-//! admin endpoint maps it ([`crate::client::v3::v3_equivalent`]).
+//! admin endpoint maps it ([`crate::client::write::v3_equivalent`]).
 
 use super::exit;
 use crate::client::backend::{QueryError, QueryReply};

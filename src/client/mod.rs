@@ -1,10 +1,10 @@
 //! The Whatsminer API client: typed read-only commands over the plain path,
-//! and writeable commands through a per-miner [`WriteSession`] that owns the
-//! token. Every error says which miner and which command failed.
+//! and writeable commands through the [`write`] path: a per-miner
+//! [`WriteSession`] of either API (v2: [`V2Session`], which owns the token). Every error says which miner and which command failed.
 //!
 //! API v3 (2024+ firmware) has its own backend in [`v3`] returning the same
-//! typed structs, a [`V3Session`] for writes and an [`AnySession`] over
-//! both; [`detect`] tells which API a miner speaks.
+//! typed structs; [`backend`] puts both behind one signature, and
+//! [`detect`] tells which API a miner speaks.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), whatsminer_exporter::MinerError> {
@@ -14,7 +14,7 @@
 //! let miner = "127.0.0.1:4028".parse().expect("address");
 //! let summary = client.summary(&miner).await?;
 //! println!("{:?} MH/s", summary.mhs_av);
-//! let session = client.write_session(miner, Secret::new("admin"));
+//! let session = client.v2_session(miner, Secret::new("admin"));
 //! session.exec("power_off", &[("respbefore", "true")].into_iter()
 //!     .map(|(k, v)| (k.to_string(), v.into())).collect()).await?;
 //! # Ok(()) }
@@ -23,15 +23,15 @@
 mod api;
 pub mod backend;
 pub mod detect;
-mod session;
 pub mod types;
 pub mod v3;
+pub mod write;
 
 pub use api::{Api, ApiChoice, UnknownApi};
 pub use backend::{Backend, Backends};
 pub use detect::ProtocolDetector;
-pub use session::{Clock, ManualClock, SessionPool, SystemClock, WriteSession};
-pub use v3::{AnySession, AnySessionPool, V3Client, V3Session};
+pub use v3::V3Client;
+pub use write::{Clock, ManualClock, SessionPool, SystemClock, V2Session, V3Session, WriteSession};
 
 use crate::error::{ErrorKind, MinerError};
 use crate::protocol::reply;
@@ -62,7 +62,7 @@ impl Default for ClientConfig {
 }
 
 /// A client for many miners. It holds no per-miner state: writeable
-/// sessions live in [`WriteSession`] or a [`SessionPool`].
+/// sessions live in a [`WriteSession`] or a [`SessionPool`].
 #[derive(Debug, Clone, Default)]
 pub struct Client {
     config: ClientConfig,
@@ -199,8 +199,8 @@ impl Client {
     }
 
     /// A writeable session for one miner, with its own token cache.
-    pub fn write_session(&self, miner: MinerAddr, password: crate::secret::Secret) -> WriteSession {
-        WriteSession::new(
+    pub fn v2_session(&self, miner: MinerAddr, password: crate::secret::Secret) -> V2Session {
+        V2Session::new(
             self.clone(),
             miner,
             password,

@@ -9,11 +9,11 @@ use super::*;
 async fn write_with(fault: Fault, password: &str) -> Result<Value, MinerError> {
     let fleet = start_fleet(Some(fault)).await;
     let client = Client::new(client_config());
-    let faulty = client.write_session(
+    let faulty = client.v2_session(
         MinerAddr::from_socket_addr(fleet.addrs()[FAULTY]),
         Secret::new(password),
     );
-    let healthy = client.write_session(
+    let healthy = client.v2_session(
         MinerAddr::from_socket_addr(fleet.addrs()[0]),
         Secret::new(PASSWORD),
     );
@@ -45,7 +45,7 @@ fn assert_write_error(result: Result<Value, MinerError>, reason: &str, password:
 async fn write_with_the_wrong_password_says_so() {
     let password = "not-the-password-7f3a";
     let fleet = start_fleet(None).await;
-    let session = Client::new(client_config()).write_session(
+    let session = Client::new(client_config()).v2_session(
         MinerAddr::from_socket_addr(fleet.addrs()[FAULTY]),
         Secret::new(password),
     );
@@ -91,7 +91,7 @@ async fn a_decrypted_reply_that_is_not_an_object_is_a_decrypt_failure() {
     let lone_digit = format!("{{\"enc\":\"{}\"}}", encrypt_base64(key.aes_key(), b"5"));
     let addr = fake_miner(vec![token.to_vec(), lone_digit.into_bytes()]).await;
     let session = Client::new(client_config())
-        .write_session(MinerAddr::from_socket_addr(addr), Secret::new(PASSWORD));
+        .v2_session(MinerAddr::from_socket_addr(addr), Secret::new(PASSWORD));
     let result = session.exec("set_normal_power", &Map::new()).await;
     assert_write_error(result, "decrypt_failed", PASSWORD);
 }

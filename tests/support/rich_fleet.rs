@@ -53,7 +53,7 @@ pub async fn fail_a_reload(exporter: &Exporter) {
 }
 
 pub async fn restart_btminer(miner: &MinerHandle) {
-    let session = Client::default().write_session(
+    let session = Client::default().v2_session(
         MinerAddr::from_socket_addr(miner.addr()),
         Secret::new("admin"),
     );

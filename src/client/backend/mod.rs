@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use super::types::{
     DevDetails, Devs, ErrorCodes, MinerInfo, MinerStatus, Pools, Psu, Summary, Version,
 };
-use super::{AnySession, Api, Client};
+use super::{Api, Client, WriteSession};
 use crate::error::MinerError;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
@@ -99,7 +99,7 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
 
     /// A writeable session driven by v2 command names (token or salt
     /// cached inside); keep it to reuse the token.
-    fn session(&self, client: &Client, miner: &MinerAddr, password: Secret) -> AnySession;
+    fn session(&self, client: &Client, miner: &MinerAddr, password: Secret) -> WriteSession;
 
     /// Why the CLI may not send `command` to a miner of this API (checked
     /// before anything is sent); `None` when it may.

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::{looks_v3, Backend, BoxFuture, FastReads, QueryError, QueryReply, SlowData};
 use crate::client::types::MinerStatus;
-use crate::client::{AnySession, Api, Client};
+use crate::client::{Api, Client, WriteSession};
 use crate::error::MinerError;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
@@ -75,8 +75,11 @@ impl Backend for V2Backend {
         Box::pin(client.status(miner))
     }
 
-    fn session(&self, client: &Client, miner: &MinerAddr, password: Secret) -> AnySession {
-        AnySession::V2(client.write_session(miner.clone(), password))
+    fn session(&self, client: &Client, miner: &MinerAddr, password: Secret) -> WriteSession {
+        WriteSession::new(
+            Api::V2,
+            Box::new(client.v2_session(miner.clone(), password)),
+        )
     }
 
     fn refuse(&self, command: &str) -> Option<&'static str> {

@@ -1,14 +1,14 @@
 //! The API v3 backend (2024+ firmware): framed JSON on port 4433 (see
 //! [`v3_addr`]), one `get.miner.status` for the per-scrape data,
 //! `get.device.info` and `get.miner.setting` for the slow data, writes by
-//! v3 name or mapped from a v2 name ([`crate::client::v3::v3_equivalent`]).
+//! v3 name or mapped from a v2 name ([`crate::client::write::v3_equivalent`]).
 
 use serde_json::{Map, Value};
 
 use super::{looks_v3, Backend, BoxFuture, FastReads, QueryError, QueryReply, SlowData};
 use crate::client::detect::v3_addr;
 use crate::client::types::{ErrorCodes, MinerStatus, Summary};
-use crate::client::{AnySession, Api, Client, V3Session};
+use crate::client::{Api, Client, V3Session, WriteSession};
 use crate::error::MinerError;
 use crate::protocol::codes::WRITE_COMMANDS;
 use crate::secret::Secret;
@@ -60,8 +60,9 @@ impl Backend for V3Backend {
         }
     }
 
-    fn session(&self, client: &Client, miner: &MinerAddr, password: Secret) -> AnySession {
-        AnySession::V3(V3Session::new(client.v3(), v3_addr(miner), password))
+    fn session(&self, client: &Client, miner: &MinerAddr, password: Secret) -> WriteSession {
+        let session = V3Session::new(client.v3(), v3_addr(miner), password);
+        WriteSession::new(Api::V3, Box::new(session))
     }
 
     fn refuse(&self, command: &str) -> Option<&'static str> {

@@ -6,21 +6,13 @@
 //!   `summary+pools+edevs` in one round trip.
 //! - Slow path: [`V3Client::slow`] reads `get.device.info` (all sections)
 //!   and `get.miner.setting` at once.
-//! - Writes: [`V3Session`] (salt cache, per-write token), and
-//!   [`AnySession`] to drive a v2 or a v3 miner with v2 command names
-//!   ([`AnySessionPool`]: one per miner for a fleet).
+//! - Writes: [`crate::client::write::V3Session`] (salt cache, per-write
+//!   token), in the write path.
 //!
 //! Every method takes the miner's **v3 address** (port 4433 unless
 //! configured otherwise; see [`crate::client::detect::v3_addr`]).
 
-pub mod commands;
 pub mod convert;
-mod pool;
-mod session;
-
-pub use commands::{v3_equivalent, AnySession, V3Command};
-pub use pool::AnySessionPool;
-pub use session::{PoolEntry, V3Session};
 
 use serde_json::Value;
 use tokio::time::Instant;

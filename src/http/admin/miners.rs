@@ -3,7 +3,7 @@
 //! miner's token). A miner not in the configuration cannot be commanded.
 
 use crate::client::types::MinerStatus;
-use crate::client::v3::AnySessionPool;
+use crate::client::SessionPool;
 use crate::client::{Api, ApiChoice, Backends, Client};
 use crate::config::MinerEntry;
 use crate::error::MinerError;
@@ -139,7 +139,7 @@ fn same_addr(a: &MinerAddr, b: &MinerAddr) -> bool {
 #[derive(Debug)]
 pub struct Sessions {
     client: Client,
-    pool: AnySessionPool,
+    pool: SessionPool,
     /// The collector's, so that writes use what scrapes learned.
     backends: Arc<Backends>,
 }
@@ -147,7 +147,7 @@ pub struct Sessions {
 impl Sessions {
     pub fn new(client: Client, backends: Arc<Backends>) -> Self {
         Sessions {
-            pool: AnySessionPool::new(client.clone()),
+            pool: SessionPool::new(client.clone()),
             client,
             backends,
         }

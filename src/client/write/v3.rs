@@ -1,5 +1,4 @@
-//! Writeable API v3 commands on one miner: the analogue of the v2
-//! `WriteSession`.
+//! API v3 writes on one miner: the analogue of the v2 [`super::V2Session`].
 //!
 //! Each write carries its own token, `SHA-256(cmd + password + salt + ts)`
 //! cut to 8 base64 characters (`protocol::v3::auth`), so the only state is
@@ -17,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use super::{V3Client, DEVICE_INFO};
+use crate::client::v3::{V3Client, DEVICE_INFO};
 use crate::error::{ErrorKind, MinerError};
 use crate::protocol::v3::request::{is_write, write_request, SUPER_ACCOUNT};
 use crate::protocol::v3::{DeviceInfoSection, Reply, WriteCredentials};

@@ -1,36 +1,36 @@
-//! Writeable sessions of either API for a whole fleet, created on first
+//! Write sessions of either API for a whole fleet, created on first
 //! use and kept, so that a v2 token or a v3 salt is fetched once per miner
 //! rather than once per admin command.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::AnySession;
+use super::WriteSession;
 use crate::client::{Api, Backend, Client};
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
 
 struct Pooled {
-    session: Arc<AnySession>,
+    session: Arc<WriteSession>,
     password: Secret,
 }
 
-/// One [`AnySession`] per (configured address, API). A session is replaced
+/// One [`WriteSession`] per (configured address, API). A session is replaced
 /// when the password given for it changes (configuration reload).
-pub struct AnySessionPool {
+pub struct SessionPool {
     client: Client,
     sessions: Mutex<HashMap<(MinerAddr, Api), Pooled>>,
 }
 
-impl std::fmt::Debug for AnySessionPool {
+impl std::fmt::Debug for SessionPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnySessionPool").finish_non_exhaustive()
+        f.debug_struct("SessionPool").finish_non_exhaustive()
     }
 }
 
-impl AnySessionPool {
+impl SessionPool {
     pub fn new(client: Client) -> Self {
-        AnySessionPool {
+        SessionPool {
             client,
             sessions: Mutex::new(HashMap::new()),
         }
@@ -43,7 +43,7 @@ impl AnySessionPool {
         addr: &MinerAddr,
         backend: &dyn Backend,
         password: &Secret,
-    ) -> Arc<AnySession> {
+    ) -> Arc<WriteSession> {
         let mut sessions = match self.sessions.lock() {
             Ok(guard) => guard,
             // The map stays consistent even if a holder panicked.
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn sessions_are_shared_per_miner_api_and_password() {
-        let pool = AnySessionPool::new(Client::default());
+        let pool = SessionPool::new(Client::default());
         let backends = crate::client::Backends::default();
         let (v2b, v3) = (backends.get(Api::V2), backends.get(Api::V3));
         let a: MinerAddr = "127.0.0.1:4028".parse().unwrap();

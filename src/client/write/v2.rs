@@ -1,4 +1,4 @@
-//! Writeable sessions: one per miner, owning that miner's token.
+//! API v2 writes: one session per miner, owning that miner's token.
 //!
 //! The token (the credentials derived from a `get_token` challenge) lives 30
 //! minutes on the miner. A session renews it before then, and once more
@@ -8,7 +8,7 @@
 //! waits for the first's token instead of fetching its own. Each miner has
 //! its own session, so miners never wait on each other.
 
-use super::Client;
+use crate::client::Client;
 use crate::error::{ErrorKind, MinerError};
 use crate::protocol::codes::TOKEN_LIFETIME_SECS;
 use crate::protocol::crypto::{Credentials, TokenChallenge};
@@ -16,7 +16,6 @@ use crate::protocol::reply;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -63,8 +62,8 @@ struct CachedToken {
     generation: u64,
 }
 
-/// Writeable commands on one miner.
-pub struct WriteSession {
+/// Writeable v2 commands on one miner.
+pub struct V2Session {
     client: Client,
     miner: MinerAddr,
     password: Secret,
@@ -77,17 +76,17 @@ pub struct WriteSession {
     token_fetches: std::sync::atomic::AtomicU64,
 }
 
-impl std::fmt::Debug for WriteSession {
+impl std::fmt::Debug for V2Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriteSession")
+        f.debug_struct("V2Session")
             .field("miner", &self.miner)
             .finish_non_exhaustive()
     }
 }
 
-impl WriteSession {
+impl V2Session {
     pub fn new(client: Client, miner: MinerAddr, password: Secret, clock: Arc<dyn Clock>) -> Self {
-        WriteSession {
+        V2Session {
             client,
             miner,
             password,
@@ -210,46 +209,5 @@ impl WriteSession {
     /// Forgets the cached token (the next command fetches a new one).
     pub async fn invalidate(&self) {
         *self.cache.lock().await = None;
-    }
-}
-
-/// Write sessions for a whole fleet, created on first use, one per miner.
-#[derive(Debug)]
-pub struct SessionPool {
-    client: Client,
-    password: Secret,
-    clock: Arc<dyn Clock>,
-    sessions: Mutex<HashMap<MinerAddr, Arc<WriteSession>>>,
-}
-
-impl SessionPool {
-    pub fn new(client: Client, password: Secret, clock: Arc<dyn Clock>) -> Self {
-        SessionPool {
-            client,
-            password,
-            clock,
-            sessions: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The session for `miner`, shared by every caller.
-    pub fn session(&self, miner: &MinerAddr) -> Arc<WriteSession> {
-        let mut sessions = match self.sessions.lock() {
-            Ok(guard) => guard,
-            // A panic elsewhere while holding this lock leaves the map
-            // intact; keep serving rather than fail every admin command.
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        sessions
-            .entry(miner.clone())
-            .or_insert_with(|| {
-                Arc::new(WriteSession::new(
-                    self.client.clone(),
-                    miner.clone(),
-                    self.password.clone(),
-                    self.clock.clone(),
-                ))
-            })
-            .clone()
     }
 }

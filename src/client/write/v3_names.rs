@@ -1,6 +1,6 @@
 //! v2 writeable command names mapped to API v3, so that one admin path
 //! (which speaks v2 names) can drive miners of either API through
-//! [`AnySession`].
+//! [`super::WriteSession`].
 //!
 //! | v2 command (params) | v3 command | v3 param |
 //! | --- | --- | --- |
@@ -19,11 +19,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::V3Session;
-use crate::client::Api;
-use crate::client::WriteSession;
-use crate::error::{ErrorKind, MinerError};
-use crate::transport::MinerAddr;
+use crate::error::ErrorKind;
 
 /// Highest power limit v3 accepts (vendor document: 0..99999 W).
 const MAX_POWER_LIMIT_W: i64 = 99_999;
@@ -146,50 +142,6 @@ fn pools_param(params: &Map<String, Value>) -> Result<Value, ErrorKind> {
         }));
     }
     Ok(Value::Array(list))
-}
-
-/// A writeable session on a miner of either API, driven by v2 command
-/// names (made by [`crate::client::Backend::session`]). The v2
-/// `WriteSession` API is unchanged; this only wraps it.
-#[derive(Debug)]
-pub enum AnySession {
-    V2(WriteSession),
-    V3(V3Session),
-}
-
-impl AnySession {
-    pub fn api(&self) -> Api {
-        match self {
-            AnySession::V2(_) => Api::V2,
-            AnySession::V3(_) => Api::V3,
-        }
-    }
-
-    /// The address the session talks to.
-    pub fn miner(&self) -> &MinerAddr {
-        match self {
-            AnySession::V2(s) => s.miner(),
-            AnySession::V3(s) => s.miner(),
-        }
-    }
-
-    /// Runs a v2-named writeable command: as is on v2, through
-    /// [`v3_equivalent`] on v3. The answer is the miner's reply as JSON
-    /// (v2: the decrypted reply; v3: `{"code","when","msg","desc"}`).
-    pub async fn exec(
-        &self,
-        command: &str,
-        params: &Map<String, Value>,
-    ) -> Result<Value, MinerError> {
-        match self {
-            AnySession::V2(s) => s.exec(command, params).await,
-            AnySession::V3(s) => {
-                let mapped = v3_equivalent(command, params)
-                    .map_err(|kind| MinerError::new(s.miner().to_string(), command, kind))?;
-                s.exec(mapped.cmd, mapped.param.as_ref()).await
-            }
-        }
-    }
 }
 
 #[cfg(test)]
