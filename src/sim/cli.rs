@@ -128,7 +128,7 @@ pub fn fleet_config(args: &SimulateArgs) -> Result<FleetConfig, CliError> {
             .filter(|p| !p.is_empty())
             .map_or_else(|| Secret::new("admin"), Secret::new),
     };
-    let (faults, (scenario_personas, refuse_joins)) = match &args.scenario {
+    let (faults, (scenario_personas, joins)) = match &args.scenario {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("reading scenario {}: {e}", path.display()))?;
@@ -196,7 +196,7 @@ pub fn fleet_config(args: &SimulateArgs) -> Result<FleetConfig, CliError> {
         v3_miners,
         v3_port: args.v3_port,
         personas,
-        refuse_joins,
+        joins,
         limits: ServerLimits {
             reboot_offline: Duration::from_secs(args.reboot_seconds),
             ..ServerLimits::default()

@@ -155,22 +155,22 @@ struct PersonaEntry {
 }
 
 /// The personas of a scenario: (miner index, persona) pairs in file order,
-/// and the miners that refuse joined reads.
-pub type ScenarioPersonas = (Vec<(usize, Persona)>, Vec<usize>);
+/// and (miner index, joins) pairs where an entry says whether they join.
+pub type ScenarioPersonas = (Vec<(usize, Persona)>, Vec<(usize, bool)>);
 
 /// Parses the `[[persona]]` entries of a scenario for a fleet of `miners`.
 /// ```toml
 /// [[persona]]
 /// kind = "cgminer-4.9.2"  # or btminer-2021, btminer-2022, firmware-2025, v3
 /// miners = [0]
-/// joins = false           # this miner refuses `summary+devs+pools`
+/// joins = false           # refuses `summary+devs+pools` (default: the persona's)
 /// ```
 pub fn parse_scenario_personas(
     text: &str,
     miners: usize,
 ) -> Result<ScenarioPersonas, ScenarioError> {
     let file: ScenarioFile = toml::from_str(text)?;
-    let (mut personas, mut refuse_joins) = (Vec::new(), Vec::new());
+    let (mut personas, mut joins) = (Vec::new(), Vec::new());
     for (entry, spec) in file.persona.iter().enumerate() {
         let persona: Persona = spec.kind.parse().map_err(|_| ScenarioError::UnknownKind {
             entry,
@@ -178,12 +178,12 @@ pub fn parse_scenario_personas(
         })?;
         for index in entry_targets(entry, &selector!(spec), miners)? {
             personas.push((index, persona));
-            if spec.joins == Some(false) {
-                refuse_joins.push(index);
+            if let Some(join) = spec.joins {
+                joins.push((index, join));
             }
         }
     }
-    Ok((personas, refuse_joins))
+    Ok((personas, joins))
 }
 
 #[derive(serde::Deserialize)]

@@ -69,8 +69,9 @@ pub struct FleetConfig {
     /// keep the generic replies of their model's firmware. `v3` makes the
     /// miner speak API v3 as if listed in `v3_miners`.
     pub personas: Vec<(usize, Persona)>,
-    /// Indices of the miners that refuse joined reads.
-    pub refuse_joins: Vec<usize>,
+    /// (miner index, answers joined reads) pairs; a later pair wins. A
+    /// miner not listed joins as its persona does by default.
+    pub joins: Vec<(usize, bool)>,
 }
 
 impl FleetConfig {
@@ -91,7 +92,7 @@ impl FleetConfig {
             v3_miners: Vec::new(),
             v3_port: 0,
             personas: Vec::new(),
-            refuse_joins: Vec::new(),
+            joins: Vec::new(),
         }
     }
 }
@@ -118,7 +119,8 @@ impl Fleet {
                 cfg.miners
             )));
         }
-        let listed = cfg.personas.iter().map(|(i, _)| i).chain(&cfg.refuse_joins);
+        let joins_listed = cfg.joins.iter().map(|(i, _)| i);
+        let listed = cfg.personas.iter().map(|(i, _)| i).chain(joins_listed);
         if let Some(index) = listed.clone().find(|i| **i >= cfg.miners) {
             return Err(invalid(format!(
                 "persona or joins for miner {index}, fleet of {}",
@@ -186,7 +188,9 @@ impl Fleet {
             if persona.is_some() {
                 state.set_persona(persona);
             }
-            state.set_joins(!cfg.refuse_joins.contains(&index));
+            if let Some((_, joins)) = cfg.joins.iter().rev().find(|(i, _)| *i == index) {
+                state.set_joins(*joins);
+            }
             let mut shared = MinerShared::new(index, local, cfg.limits, state);
             shared.v3_addr = v3_local;
             fleet.miners.push(MinerHandle {

@@ -66,10 +66,12 @@ impl MinerState {
     }
 
     /// Makes the miner play `persona` (`None`: the generic replies) on
-    /// its model's build of that firmware. API v3 cannot be switched on
-    /// here: its listener exists only from the start.
+    /// its model's build of that firmware, joining reads as that firmware
+    /// does by default. API v3 cannot be switched on here: its listener
+    /// exists only from the start.
     pub fn set_persona(&mut self, persona: Option<Persona>) {
         self.persona = persona;
+        self.joins = persona.is_none_or(Persona::joins_by_default);
         self.id.firmware = match persona {
             Some(Persona::V3) if !self.speaks_v3() => self.generic_firmware,
             Some(p) => p.firmware(self.id.model),

@@ -40,9 +40,10 @@
 //! Request keys: pyasic reads with `command` and sends `get_token` with it
 //! too; the seed client and the foreman joined read use `cmd`; both work on
 //! btminer firmware (notes, "Real firmware diversity"). Whether btminer
-//! joins reads on every build is not captured beyond 2021: pyasic joins on
-//! all of them, and so do these personas unless told not to
-//! ([`super::MinerHandle::set_joins`] or `joins = false` in a scenario).
+//! joins reads is not captured beyond 2021: pyasic's v2 code joins on all
+//! of them, and so do these personas except `firmware-2025` (see
+//! [`Persona::joins_by_default`]); a scenario's `joins = …` or
+//! [`super::MinerHandle::set_joins`] says otherwise.
 
 use std::str::FromStr;
 
@@ -198,6 +199,15 @@ impl Persona {
         }
     }
 
+    /// Whether the firmware answers joined reads unless told otherwise. No
+    /// capture shows one on 2025–2026 firmware; pyasic talks API v3 to
+    /// firmware built after 2024-11, and its v2 joined-read code cannot
+    /// read a `Msg`-wrapped part (a TypeError in its reply check), so that
+    /// persona refuses joins by default.
+    pub fn joins_by_default(self) -> bool {
+        self != Persona::Firmware2025
+    }
+
     /// Whether the firmware escapes the quotes of its version string as
     /// `\'` in `summary` (the M20S 20200917.22.REL capture).
     pub fn escapes_quotes(firmware: &Firmware) -> bool {
@@ -266,7 +276,7 @@ mod tests {
                 (1, Persona::Firmware2025)
             ]
         );
-        assert_eq!(refuse, [1]);
+        assert_eq!(refuse, [(1, false)]);
         assert_eq!(
             crate::sim::parse_scenario(text, 3).expect("faults").len(),
             1

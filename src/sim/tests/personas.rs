@@ -98,6 +98,12 @@ async fn joined_reads_answer_in_the_cgminer_form_with_either_key() {
         Persona::Firmware2025,
     ];
     let fleet = persona_fleet(&personas, Model::M30S).await;
+    // 2025 firmware refuses joins unless told otherwise (persona docs).
+    let y2025 = fleet.miner(3).expect("2025 miner");
+    assert!(!y2025.snapshot().joins);
+    let refused = ask(y2025.addr(), r#"{"cmd":"summary+devs+pools"}"#).await;
+    assert_eq!(refused["Code"], 14);
+    y2025.set_joins(true);
     for (index, persona) in personas.iter().enumerate() {
         let addr = fleet.addrs()[index];
         let handle = fleet.miner(index).expect("miner");
@@ -217,7 +223,7 @@ async fn firmware_2025_wraps_summary_names_boards_by_slot_in_ths() {
 async fn v3_persona_speaks_v3_and_a_refusing_miner_falls_back_to_single_reads() {
     let mut cfg = FleetConfig::loopback_ephemeral(2);
     cfg.personas = vec![(0, Persona::V3), (1, Persona::Btminer2021)];
-    cfg.refuse_joins = vec![1];
+    cfg.joins = vec![(1, false)];
     let fleet = Fleet::start(cfg).await.expect("fleet starts");
     assert!(fleet.miner(0).expect("v3").v3_addr().is_some());
     let addr = fleet.addrs()[1];
