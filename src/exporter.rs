@@ -4,6 +4,7 @@
 //! exporter through [`Exporter::start`].
 
 use crate::collector::{Collector, CollectorConfig, MinerTarget};
+use crate::config::web::WebConfig;
 use crate::config::{ProbePolicy, ReloadAccess};
 use crate::http::admin::{AdminSettings, AdminState};
 use crate::http::{self, server, AppState, ScrapeSettings};
@@ -26,6 +27,9 @@ pub struct Settings {
     pub probe: ProbePolicy,
     /// Who may `POST /-/reload`.
     pub reload: ReloadAccess,
+    /// TLS, basic auth and headers of the metrics listener (web config
+    /// file); `None`: plain HTTP, open.
+    pub web: Option<WebConfig>,
     /// The admin API (and its webhook); `None` keeps it off.
     pub admin: Option<AdminSettings>,
 }
@@ -53,6 +57,16 @@ impl Exporter {
             ),
             None => None,
         };
+        let metrics_tls = match settings.web.as_ref().and_then(|w| w.tls.as_ref()) {
+            Some(tls) => Some(http::web::tls::acceptor(tls).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("web config TLS: {e}"),
+                )
+            })?),
+            None => None,
+        };
+        let web_guard = settings.web.clone().map(http::web::WebGuard::new);
         let telemetry = Telemetry::new();
         let collector = Arc::new(Collector::new(settings.collector.clone()));
         let state = AppState::new(
@@ -77,14 +91,21 @@ impl Exporter {
         let mut tasks = vec![
             tokio::spawn(server::serve(
                 listener,
-                http::metrics_router(state.clone()),
+                http::metrics_router(state.clone(), web_guard),
                 shutdown_rx.clone(),
                 server::ServerLimits::default(),
-                None,
+                metrics_tls.clone(),
             )),
             state.spawn_background(shutdown_rx.clone()),
         ];
-        tracing::info!(listen = %metrics_addr, miners = settings.targets.len(), "exporter listening");
+        let web = settings.web.as_ref();
+        tracing::info!(
+            listen = %metrics_addr,
+            miners = settings.targets.len(),
+            tls = metrics_tls.is_some(),
+            basic_auth = web.is_some_and(|w| !w.users.is_empty()),
+            "exporter listening"
+        );
         let admin = admin_listener.map(|(listener, addr, admin_state)| {
             tasks.push(tokio::spawn(server::serve(
                 listener,
@@ -115,6 +136,7 @@ impl Exporter {
         self.metrics_addr
     }
 
+    /// The `/metrics` URL (http: callers that set up TLS build their own).
     pub fn metrics_url(&self) -> String {
         format!("http://{}/metrics", self.metrics_addr)
     }
@@ -216,6 +238,7 @@ impl Settings {
             listen: config.server.listen,
             probe: config.server.probe.clone(),
             reload: config.server.reload,
+            web: config.server.web.clone(),
             targets,
             admin: AdminSettings::from_config(config, client),
             collector: CollectorConfig {

@@ -351,6 +351,7 @@ async fn scrape_through_http_metrics_of_a_started_exporter() {
         },
         probe: Default::default(),
         reload: Default::default(),
+        web: None,
         admin: None,
     })
     .await

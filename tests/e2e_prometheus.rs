@@ -21,8 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::prometheus::{config_from_deploy, PrometheusProcess, ScrapeSetup};
 use support::rich_fleet::{restart_btminer, rich_fleet, role};
-use support::{http_get, run_tool, sim_name, start_exporter, target, tool};
-use whatsminer_exporter::sim::{Fleet, FleetConfig};
+use support::{http_get, run_tool, sim_fleet, sim_name, start_exporter, tool};
 
 /// Bound on waiting for Prometheus to have scraped what we look for.
 const SCRAPE_WAIT: Duration = Duration::from_secs(60);
@@ -99,16 +98,7 @@ async fn prometheus_scrapes_every_simulated_miner() {
     let Some(binary) = tool("prometheus", "prometheus_scrapes_every_simulated_miner") else {
         return;
     };
-    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(8))
-        .await
-        .expect("fleet starts");
-    let names: Vec<String> = (0..fleet.len()).map(sim_name).collect();
-    let targets = fleet
-        .addrs()
-        .into_iter()
-        .zip(&names)
-        .map(|(a, n)| target(a, n))
-        .collect();
+    let (fleet, names, targets) = sim_fleet(8).await;
     let exporter = start_exporter(targets).await;
     let probed = [fleet.addrs()[0], fleet.addrs()[7]];
     let setup = ScrapeSetup {

@@ -46,6 +46,7 @@ fn settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
         },
         probe: Default::default(),
         reload: Default::default(),
+        web: None,
         admin: None,
     }
 }

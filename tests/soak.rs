@@ -202,6 +202,7 @@ async fn soak(allocator_tuned: bool) {
         },
         probe: Default::default(),
         reload: Default::default(),
+        web: None,
         admin: None,
     })
     .await

@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// Override `[server] listen` (default 0.0.0.0:9710).
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Override `[server] web_config_file`: TLS, basic auth and headers of
+    /// the metrics listener, in the Prometheus exporter-toolkit format.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Override `[scrape] timeout` in seconds (used without a Prometheus header).
     #[arg(long)]
     pub timeout: Option<f64>,
@@ -37,6 +41,10 @@ impl ServeArgs {
         let mut config = config::load(&self.config).map_err(|e| e.to_string())?;
         if let Some(listen) = self.listen {
             config.server.listen = listen;
+        }
+        if let Some(path) = &self.web_config_file {
+            let web = config::web::load_web(path).map_err(|e| e.to_string())?;
+            config.server.web = Some(web);
         }
         if let Some(t) = self.timeout {
             if !(t.is_finite() && t > 0.0 && t <= 3600.0) {

@@ -232,6 +232,10 @@ pub(crate) fn server(ctx: &Ctx, raw: &RawServer) -> Result<ServerConfig, ConfigE
         ],
         ReloadAccess::default(),
     )?;
+    let web = match &raw.web_config_file {
+        None => None,
+        Some(path) => Some(super::web::load_web(&ctx.path(path))?),
+    };
     Ok(ServerConfig {
         listen,
         probe: ProbePolicy {
@@ -240,6 +244,7 @@ pub(crate) fn server(ctx: &Ctx, raw: &RawServer) -> Result<ServerConfig, ConfigE
             network_ports,
         },
         reload,
+        web,
     })
 }
 

@@ -16,6 +16,7 @@ mod miners;
 mod raw;
 mod targets;
 mod values;
+pub mod web;
 
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,8 @@ mod tests;
 mod tests_errors;
 #[cfg(test)]
 mod tests_targets;
+#[cfg(test)]
+mod tests_web;
 
 use crate::client::ApiChoice;
 pub use crate::transport::MinerAddr;
@@ -68,6 +71,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub probe: ProbePolicy,
     pub reload: ReloadAccess,
+    /// `[server] web_config_file` (or `--web.config.file`): TLS, basic
+    /// auth and headers of the metrics listener; `None`: plain HTTP.
+    pub web: Option<web::WebConfig>,
 }
 
 /// Who may `POST /-/reload` (`[server] reload_endpoint`). The metrics
@@ -260,6 +266,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), DEFAULT_LISTEN_PORT),
             probe: ProbePolicy::default(),
             reload: ReloadAccess::default(),
+            web: None,
         }
     }
 }

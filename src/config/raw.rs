@@ -44,6 +44,7 @@ pub(crate) struct RawServer {
     pub probe_networks: Option<Vec<Text>>,
     pub probe_ports: Option<Vec<Int>>,
     pub reload_endpoint: Option<Text>,
+    pub web_config_file: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

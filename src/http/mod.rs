@@ -7,6 +7,7 @@ mod exposition;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod web;
 mod write_timeout;
 
 pub use state::{AppState, ScrapeMode, ScrapeSettings};
@@ -18,13 +19,26 @@ use server::{text, Body, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// The router of the metrics listener.
-pub fn metrics_router(state: Arc<AppState>) -> Router {
+/// The router of the metrics listener. With a web config, basic auth and
+/// the rate limit are checked before routing (a refused request never
+/// reaches a miner) and its headers are added to every answer.
+pub fn metrics_router(state: Arc<AppState>, web: Option<Arc<web::WebGuard>>) -> Router {
     Arc::new(move |req: Request<Incoming>, peer: SocketAddr| {
         let state = state.clone();
+        let web = web.clone();
         Box::pin(async move {
             let handler = handler_name(req.uri().path());
-            let resp = route(state.clone(), req, peer).await;
+            let admitted = match &web {
+                Some(guard) => guard.admit(req.uri().path(), req.headers()).await,
+                None => Ok(()),
+            };
+            let mut resp = match admitted {
+                Ok(()) => route(state.clone(), req, peer).await,
+                Err(refused) => refused,
+            };
+            if let Some(guard) = &web {
+                guard.decorate(&mut resp);
+            }
             state
                 .telemetry
                 .http_requests

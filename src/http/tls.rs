@@ -1,6 +1,8 @@
 //! TLS for the admin listener: rustls with the ring provider, TLS 1.2 and
 //! 1.3, HTTP/1.1 by ALPN. The certificate chain and private key are PEM
-//! files (`[admin] tls_cert_file`, `tls_key_file`).
+//! files (`[admin] tls_cert_file`, `tls_key_file`). The metrics listener's
+//! TLS (`web::tls`, from a web config file) uses the same reloading
+//! certificate.
 //!
 //! They are read when the exporter starts: a file that cannot be read, or
 //! a key that does not belong to the certificate, stops the start with an
@@ -45,6 +47,15 @@ fn invalid(message: String) -> std::io::Error {
 /// Modification time and length of the certificate and key files.
 type Stamp = [Option<(SystemTime, u64)>; 2];
 
+/// A certificate resolver that reads `cert_file` and `key_file` again
+/// when they change, or an error that names the bad file.
+pub(crate) fn reloading_cert(
+    cert_file: &Path,
+    key_file: &Path,
+) -> Result<Arc<dyn ResolvesServerCert>, String> {
+    Ok(Arc::new(ReloadingCert::load(cert_file, key_file)?))
+}
+
 /// The served certificate, read again when its files change.
 struct ReloadingCert {
     cert_file: PathBuf,
@@ -83,11 +94,11 @@ impl ResolvesServerCert for ReloadingCert {
             state.0 = now;
             match load_pair(&self.cert_file, &self.key_file) {
                 Ok(key) => {
-                    tracing::info!(cert = %self.cert_file.display(), "admin TLS certificate reloaded");
+                    tracing::info!(cert = %self.cert_file.display(), "TLS certificate reloaded");
                     state.1 = Arc::new(key);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "admin TLS certificate changed but does not load; serving the previous one");
+                    tracing::warn!(error = %e, "TLS certificate changed but does not load; serving the previous one");
                 }
             }
         }
@@ -106,37 +117,51 @@ fn stamp(cert_file: &Path, key_file: &Path) -> Stamp {
 /// Reads the chain and key and checks that they belong together.
 fn load_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, String> {
     let cert_pem = read_limited(cert_file)?;
-    let chain = CertificateDer::pem_slice_iter(&cert_pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: {}", cert_file.display(), pem_problem(&e)))?;
-    if chain.is_empty() {
-        return Err(format!(
-            "{}: no CERTIFICATE in the file",
-            cert_file.display()
-        ));
-    }
     let key_pem = read_limited(key_file)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+    pair_from_pem(
+        &cert_pem,
+        &key_pem,
+        &cert_file.display().to_string(),
+        &key_file.display().to_string(),
+    )
+}
+
+/// A chain and key from PEM text; `cert_name` and `key_name` say where
+/// they came from in errors, which never quote the text.
+pub(crate) fn pair_from_pem(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    cert_name: &str,
+    key_name: &str,
+) -> Result<CertifiedKey, String> {
+    let chain = certificates(cert_pem, cert_name)?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| {
         format!(
-            "{}: {} (expected a PKCS#8, PKCS#1 or SEC1 private key)",
-            key_file.display(),
+            "{key_name}: {} (expected a PKCS#8, PKCS#1 or SEC1 private key)",
             pem_problem(&e)
         )
     })?;
     let signer = provider::sign::any_supported_type(&key)
-        .map_err(|_| format!("{}: unsupported private key type", key_file.display()))?;
+        .map_err(|_| format!("{key_name}: unsupported private key type"))?;
     let pair = CertifiedKey::new(chain, signer);
     pair.keys_match().map_err(|_| {
-        format!(
-            "{} does not hold the key of the certificate in {}",
-            key_file.display(),
-            cert_file.display()
-        )
+        format!("{key_name} does not hold the key of the certificate in {cert_name}")
     })?;
     Ok(pair)
 }
 
-fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+/// Every certificate in PEM text; at least one.
+pub(crate) fn certificates(pem: &[u8], name: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let chain = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{name}: {}", pem_problem(&e)))?;
+    if chain.is_empty() {
+        return Err(format!("{name}: no CERTIFICATE in the file"));
+    }
+    Ok(chain)
+}
+
+pub(crate) fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
     read_capped(path, MAX_PEM_BYTES).map_err(|e| match e {
         CappedReadError::Io(e) => format!("{}: {}", path.display(), e.kind()),
         CappedReadError::TooLarge => format!("{}: over {MAX_PEM_BYTES} bytes", path.display()),

@@ -25,6 +25,7 @@ use whatsminer_exporter::client::ApiChoice;
 use whatsminer_exporter::collector::{CollectorConfig, MinerTarget};
 use whatsminer_exporter::exporter::{Exporter, Settings};
 use whatsminer_exporter::http::ScrapeSettings;
+use whatsminer_exporter::sim::{Fleet, FleetConfig};
 use whatsminer_exporter::transport::MinerAddr;
 
 /// Largest HTTP answer the test client accepts.
@@ -197,11 +198,28 @@ pub async fn start_exporter(targets: Vec<Arc<MinerTarget>>) -> Exporter {
         scrape: ScrapeSettings::default(),
         probe: Default::default(),
         reload: Default::default(),
+        web: None,
         admin: None,
     };
     Exporter::start(settings)
         .await
         .unwrap_or_else(|e| panic!("exporter did not start: {e}"))
+}
+
+/// A simulated fleet of `n` loopback miners, their names (`sim-NN`) and
+/// their targets under those names.
+pub async fn sim_fleet(n: usize) -> (Fleet, Vec<String>, Vec<Arc<MinerTarget>>) {
+    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(n))
+        .await
+        .expect("fleet starts");
+    let names: Vec<String> = (0..fleet.len()).map(sim_name).collect();
+    let targets = fleet
+        .addrs()
+        .into_iter()
+        .zip(&names)
+        .map(|(a, n)| target(a, n))
+        .collect();
+    (fleet, names, targets)
 }
 
 /// The usual name of simulated miner `index`.

@@ -1,0 +1,298 @@
+//! The metrics listener behind a web config file (exporter-toolkit format,
+//! `--web.config.file`):
+//!
+//! * a real Prometheus scrapes `/metrics` over TLS with basic auth and a
+//!   client certificate; the same scrape with a wrong password, or without
+//!   a client certificate, fails;
+//! * wrong or missing credentials get 401 and no miner is contacted;
+//! * the exporter-toolkit's documentation example (the file node_exporter's
+//!   README points to) is accepted as is.
+//!
+//! Certificates come from rcgen (a test CA, a server and a client
+//! certificate); everything listens on loopback.
+
+mod support;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+use support::prometheus::PrometheusProcess;
+use support::{sim_fleet, target, tool};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use whatsminer_exporter::collector::CollectorConfig;
+use whatsminer_exporter::config::web::{load_web, WebConfig};
+use whatsminer_exporter::exporter::{Exporter, Settings};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A test CA and, signed by it, a server certificate for localhost and
+/// 127.0.0.1 and a client certificate, as PEM files in `dir`.
+fn write_pki(dir: &Path) {
+    let write = |name: &str, text: String| std::fs::write(dir.join(name), text).expect("write PEM");
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    write("ca.pem", ca.pem());
+    let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose, stem: &str| {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(names).expect("params");
+        params.extended_key_usages = vec![usage];
+        let cert = params.signed_by(&key, &ca, &ca_key).expect("sign");
+        write(&format!("{stem}.pem"), cert.pem());
+        write(&format!("{stem}-key.pem"), key.serialize_pem());
+    };
+    let server_names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    leaf(server_names, ExtendedKeyUsagePurpose::ServerAuth, "server");
+    leaf(
+        vec!["prometheus".into()],
+        ExtendedKeyUsagePurpose::ClientAuth,
+        "client",
+    );
+}
+
+fn start_settings(
+    targets: Vec<Arc<whatsminer_exporter::collector::MinerTarget>>,
+    web: WebConfig,
+) -> Settings {
+    Settings {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        targets,
+        collector: CollectorConfig::default(),
+        scrape: Default::default(),
+        probe: Default::default(),
+        reload: Default::default(),
+        web: Some(web),
+        admin: None,
+    }
+}
+
+/// A GET with optional basic credentials over plain HTTP/1.0: (status, head).
+async fn get(addr: SocketAddr, path: &str, credentials: Option<(&str, &str)>) -> (u16, String) {
+    use base64::Engine;
+    let auth = credentials.map_or(String::new(), |(u, p)| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+        format!("Authorization: Basic {encoded}\r\n")
+    });
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n{auth}\r\n");
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut raw = Vec::new();
+        stream.take(8 * 1024 * 1024).read_to_end(&mut raw).await?;
+        Ok::<_, std::io::Error>(raw)
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(20), exchange)
+        .await
+        .expect("answer within 20 s")
+        .expect("HTTP exchange");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let head = text.split("\r\n\r\n").next().unwrap_or("").to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status line");
+    (status, head)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_get_401_and_no_miner_is_contacted() {
+    // A "miner" that only counts the connections it gets.
+    let miner = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let miner_addr = miner.local_addr().expect("addr");
+    let contacted = Arc::new(AtomicUsize::new(0));
+    let counter = contacted.clone();
+    let accept = tokio::spawn(async move {
+        while let Ok((stream, _)) = miner.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("web.yml");
+    let hash = bcrypt::hash(PASSWORD, 10).expect("hash");
+    std::fs::write(
+        &path,
+        format!(
+            "basic_auth_users:\n  prometheus: '{hash}'\nbasic_auth_excluded_paths: [/-/healthy]\n\
+             http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+        ),
+    )
+    .expect("write");
+    let web = load_web(&path).expect("web config");
+    let exporter = Exporter::start(start_settings(vec![target(miner_addr, "m")], web))
+        .await
+        .expect("starts");
+    let addr = exporter.metrics_addr();
+    let probe = format!("/probe?target={miner_addr}");
+    for path in ["/metrics", probe.as_str(), "/-/ready"] {
+        for credentials in [
+            None,
+            Some(("prometheus", "wrong")),
+            Some(("nobody", PASSWORD)),
+        ] {
+            let (status, head) = get(addr, path, credentials).await;
+            assert_eq!(status, 401, "{path} {credentials:?}: {head}");
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains("www-authenticate: basic"),
+                "{head}"
+            );
+            assert!(
+                head.to_ascii_lowercase().contains("x-frame-options: deny"),
+                "{head}"
+            );
+        }
+    }
+    assert_eq!(
+        contacted.load(Ordering::SeqCst),
+        0,
+        "a refused request reached the miner"
+    );
+    // The excluded path is open; the right password reaches the miner.
+    assert_eq!(get(addr, "/-/healthy", None).await.0, 200);
+    let (status, head) = get(addr, "/metrics", Some(("prometheus", PASSWORD))).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        contacted.load(Ordering::SeqCst) > 0,
+        "the scrape did not reach the miner"
+    );
+    exporter.shutdown().await;
+    accept.abort();
+}
+
+#[tokio::test]
+async fn the_exporter_toolkit_documentation_example_is_accepted_as_is() {
+    let fixture = support::repo().join("tests/fixtures/web/exporter-toolkit-web-config.yml");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The example names server.crt and server.key beside it.
+    let path = dir.path().join("web-config.yml");
+    std::fs::copy(&fixture, &path).expect("copy the example");
+    write_pki(dir.path());
+    std::fs::copy(dir.path().join("server.pem"), dir.path().join("server.crt")).expect("crt");
+    std::fs::copy(
+        dir.path().join("server-key.pem"),
+        dir.path().join("server.key"),
+    )
+    .expect("key");
+    let web = load_web(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(web.tls.is_some());
+    let users: Vec<&String> = web.users.keys().collect();
+    assert_eq!(users, ["alice", "bob"]);
+    assert_eq!(web.auth_excluded_paths, ["/-/healthy", "/-/ready"]);
+    let exporter = Exporter::start(start_settings(Vec::new(), web))
+        .await
+        .expect("starts");
+    exporter.shutdown().await;
+}
+
+/// A Prometheus job scraping the exporter at `addr` over TLS.
+fn job(
+    name: &str,
+    addr: SocketAddr,
+    dir: &Path,
+    password_file: &Path,
+    client_cert: bool,
+) -> String {
+    let file = |n: &str| dir.join(n).display().to_string();
+    let client = if client_cert {
+        format!(
+            "cert_file: {:?}, key_file: {:?}, ",
+            file("client.pem"),
+            file("client-key.pem")
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "  - job_name: {name}\n    scheme: https\n    \
+         tls_config: {{ca_file: {:?}, {client}server_name: localhost}}\n    \
+         basic_auth: {{username: prometheus, password_file: {:?}}}\n    \
+         static_configs: [{{targets: ['{addr}']}}]\n",
+        file("ca.pem"),
+        password_file.display().to_string()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_over_tls_with_basic_auth_and_a_client_certificate() {
+    let Some(binary) = tool("prometheus", "prometheus_scrapes_over_tls_with_basic_auth") else {
+        return;
+    };
+    let (fleet, names, targets) = sim_fleet(3).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_pki(dir.path());
+    let hash = bcrypt::hash(PASSWORD, 10).expect("hash");
+    let web_path = dir.path().join("web.yml");
+    std::fs::write(
+        &web_path,
+        format!(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server-key.pem\n  \
+             client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n  \
+             min_version: TLS12\n\
+             basic_auth_users:\n  prometheus: '{hash}'\n"
+        ),
+    )
+    .expect("write");
+    let web = load_web(&web_path).unwrap_or_else(|e| panic!("{e}"));
+    let exporter = Exporter::start(start_settings(targets, web))
+        .await
+        .expect("starts");
+    let addr = exporter.metrics_addr();
+    let right: PathBuf = dir.path().join("right-password");
+    let wrong: PathBuf = dir.path().join("wrong-password");
+    std::fs::write(&right, PASSWORD).expect("write");
+    std::fs::write(&wrong, "not it").expect("write");
+    let config = format!(
+        "global: {{scrape_interval: 1s, scrape_timeout: 1s}}\nscrape_configs:\n{}{}{}",
+        job("tls-auth", addr, dir.path(), &right, true),
+        job("wrong-password", addr, dir.path(), &wrong, true),
+        job("no-client-cert", addr, dir.path(), &right, false),
+    );
+    let prom = PrometheusProcess::start(&binary, &config, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nconfig:\n{config}"));
+    let started = Instant::now();
+    let outcome = loop {
+        let check = async {
+            let up = prom
+                .miners_in(r#"whatsminer_up{job="tls-auth"} == 1"#)
+                .await?;
+            if up != names {
+                return Err(format!("miners up over TLS: {up:?}"));
+            }
+            for failing in ["wrong-password", "no-client-cert"] {
+                let down = prom
+                    .query(&format!(r#"up{{job="{failing}"}} == 0"#))
+                    .await?;
+                if down.len() != 1 {
+                    return Err(format!("job {failing} not (yet) seen failing"));
+                }
+            }
+            let miners = prom.query(r#"whatsminer_up{job!="tls-auth"}"#).await?;
+            if !miners.is_empty() {
+                return Err(format!("a refused job got miner series: {miners:?}"));
+            }
+            Ok(())
+        }
+        .await;
+        match check {
+            Ok(()) => break Ok(()),
+            Err(e) if started.elapsed() > Duration::from_secs(60) => break Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    };
+    if let Err(e) = outcome {
+        panic!("{e}\nPrometheus log:\n{}", prom.log_text());
+    }
+    drop(prom);
+    exporter.shutdown().await;
+    fleet.shutdown().await;
+}
