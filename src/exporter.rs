@@ -251,6 +251,7 @@ impl Settings {
                 default_timeout: scrape.timeout,
                 timeout_margin: scrape.timeout_margin,
                 mode,
+                min_age: scrape.min_age,
             },
         }
     }

@@ -13,6 +13,8 @@ pub struct Telemetry {
     registry: Registry,
     pub fleet_scrape_duration: Gauge,
     pub scrapes: IntCounterVec,
+    pub fleet_scrapes_started: IntCounter,
+    pub shared_scrape_requests: IntCounterVec,
     pub miner_errors: IntCounterVec,
     pub miners: IntGauge,
     pub config_reload_ok: IntGauge,
@@ -88,9 +90,28 @@ impl Telemetry {
         let scrapes = counter_vec(
             &registry,
             "whatsminer_exporter_scrapes_total",
-            "Fleet or probe scrapes done.",
+            "Fleet or probe scrapes done (a scrape shared by several requests counts once).",
             &["mode"],
         );
+        let fleet_scrapes_started = register(
+            &registry,
+            IntCounter::new(
+                "whatsminer_exporter_fleet_scrapes_started_total",
+                "Fleet scrapes started, by /metrics or the background schedule.",
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let shared_scrape_requests = counter_vec(
+            &registry,
+            "whatsminer_exporter_shared_scrape_requests_total",
+            "Requests served by another request's scrape: joined in flight, or reused within [scrape] min_age.",
+            &["handler", "served"],
+        );
+        for handler in ["/metrics", "/probe"] {
+            for served in ["joined", "reused"] {
+                shared_scrape_requests.with_label_values(&[handler, served]);
+            }
+        }
         let miner_errors = counter_vec(
             &registry,
             "whatsminer_exporter_miner_errors_total",
@@ -173,6 +194,8 @@ impl Telemetry {
             registry,
             fleet_scrape_duration,
             scrapes,
+            fleet_scrapes_started,
+            shared_scrape_requests,
             miner_errors,
             miners,
             config_reload_ok,

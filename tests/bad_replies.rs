@@ -348,6 +348,7 @@ async fn scrape_through_http_metrics_of_a_started_exporter() {
             default_timeout: Duration::from_secs(30),
             timeout_margin: Duration::from_millis(500),
             mode: ScrapeMode::Live,
+            ..ScrapeSettings::default()
         },
         probe: Default::default(),
         reload: Default::default(),

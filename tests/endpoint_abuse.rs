@@ -43,6 +43,7 @@ fn settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
             default_timeout: Duration::from_secs(3),
             timeout_margin: Duration::from_millis(500),
             mode: ScrapeMode::Live,
+            ..ScrapeSettings::default()
         },
         probe: Default::default(),
         reload: Default::default(),

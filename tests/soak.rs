@@ -199,6 +199,8 @@ async fn soak(allocator_tuned: bool) {
             default_timeout: Duration::from_secs(3),
             timeout_margin: Duration::from_millis(500),
             mode: ScrapeMode::Live,
+            // Each round must reach the miners.
+            min_age: Duration::ZERO,
         },
         probe: Default::default(),
         reload: Default::default(),

@@ -310,6 +310,7 @@ pub(crate) fn scrape(ctx: &Ctx, raw: &RawScrape) -> Result<ScrapeConfig, ConfigE
         d.command_timeout,
     )?;
     let info_refresh = ctx.duration(&raw.info_refresh, "scrape.info_refresh", d.info_refresh)?;
+    let min_age = ctx.duration(&raw.min_age, "scrape.min_age", d.min_age)?;
     let refresh_interval = ctx.duration(
         &raw.refresh_interval,
         "scrape.refresh_interval",
@@ -381,5 +382,6 @@ pub(crate) fn scrape(ctx: &Ctx, raw: &RawScrape) -> Result<ScrapeConfig, ConfigE
         mode,
         refresh_interval,
         read_retries: u32::try_from(read_retries).unwrap_or(d.read_retries),
+        min_age,
     })
 }

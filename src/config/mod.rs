@@ -202,6 +202,9 @@ pub struct ScrapeConfig {
     pub refresh_interval: Duration,
     /// Extra tries of a failed read command, within the deadline.
     pub read_retries: u32,
+    /// A fleet or probe result younger than this is served again; zero
+    /// turns reuse off.
+    pub min_age: Duration,
 }
 
 /// One miner to scrape.
@@ -280,6 +283,10 @@ impl Default for LogConfig {
     }
 }
 
+/// `[scrape] min_age` by default: an HA pair of Prometheus servers whose
+/// scrapes of the exporter fall within it costs the miners one scrape.
+pub const DEFAULT_MIN_AGE: Duration = Duration::from_secs(5);
+
 impl Default for ScrapeConfig {
     fn default() -> Self {
         ScrapeConfig {
@@ -293,6 +300,7 @@ impl Default for ScrapeConfig {
             mode: ScrapeMode::Live,
             refresh_interval: Duration::from_secs(30),
             read_retries: 1,
+            min_age: DEFAULT_MIN_AGE,
         }
     }
 }

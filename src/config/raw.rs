@@ -67,6 +67,7 @@ pub(crate) struct RawScrape {
     pub mode: Option<Text>,
     pub refresh_interval: Option<Text>,
     pub read_retries: Option<Int>,
+    pub min_age: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -48,6 +48,7 @@ info_refresh = "15m"
 mode = "background"
 refresh_interval = "1m"
 read_retries = 2
+min_age = "0s"
 [defaults]
 port = 14028
 protocol = "auto"
@@ -133,6 +134,7 @@ fn full_example_parses_to_the_expected_values() {
     assert_eq!(s.mode, ScrapeMode::Background);
     assert_eq!(s.refresh_interval, Duration::from_secs(60));
     assert_eq!(s.read_retries, 2);
+    assert_eq!(s.min_age, Duration::ZERO);
 
     assert_eq!(config.miners.len(), 4);
     let m0 = &config.miners[0];

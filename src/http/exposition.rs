@@ -3,7 +3,8 @@
 //! `X-Prometheus-Scrape-Timeout-Seconds` header less a margin.
 
 use super::server::{respond, respond_stream, text, Body};
-use super::state::{AppState, ScrapeMode};
+use super::share::Served;
+use super::state::{AppState, FleetKey, ProbeKey, ScrapeMode};
 use crate::client::ApiChoice;
 use crate::collector::render::{capacity_hint, render_miners, ExpositionWriter, MetricType};
 use crate::collector::MinerTarget;
@@ -42,12 +43,28 @@ pub async fn metrics(state: &Arc<AppState>, headers: &HeaderMap) -> Response<Bod
         _ => {
             let deadline = tokio::time::Instant::now()
                 + scrape_budget(headers, settings.default_timeout, settings.timeout_margin);
-            let targets = state.targets();
-            let snapshot = Arc::new(state.collector.scrape_fleet(&targets, deadline).await);
-            state.account(&snapshot, "metrics");
-            if matches!(settings.mode, ScrapeMode::Background { .. }) {
-                state.store_snapshot(snapshot.clone());
-            }
+            let key = FleetKey(state.targets());
+            let scrape = {
+                let state = Arc::clone(state);
+                let targets = Arc::clone(&key.0);
+                move || async move {
+                    state.telemetry.fleet_scrapes_started.inc();
+                    let snapshot = Arc::new(state.collector.scrape_fleet(&targets, deadline).await);
+                    state.account(&snapshot, "metrics");
+                    if matches!(state.settings().mode, ScrapeMode::Background { .. }) {
+                        state.store_snapshot(snapshot.clone());
+                    }
+                    snapshot
+                }
+            };
+            let shared = state
+                .fleet_share
+                .get(key, deadline, settings.min_age, scrape)
+                .await;
+            let Some((snapshot, served)) = shared else {
+                return text(StatusCode::INTERNAL_SERVER_ERROR, "fleet scrape failed\n");
+            };
+            state.count_shared("/metrics", served);
             snapshot
         }
     };
@@ -145,12 +162,31 @@ pub async fn probe(
     let started = tokio::time::Instant::now();
     let deadline =
         started + scrape_budget(headers, settings.default_timeout, settings.timeout_margin);
-    let snapshot = state.collector.scrape_miner(target, deadline).await;
-    let elapsed = started.elapsed();
-    state.telemetry.scrapes.with_label_values(&["probe"]).inc();
-    if let Some(e) = snapshot.down_error() {
-        state.telemetry.count_errors(std::iter::once(e.reason()));
-    }
+    let scrape = {
+        let state = Arc::clone(state);
+        let target = Arc::clone(&target);
+        move || async move {
+            let snapshot = state.collector.scrape_miner(target, deadline).await;
+            state.telemetry.scrapes.with_label_values(&["probe"]).inc();
+            if let Some(e) = snapshot.down_error() {
+                state.telemetry.count_errors(std::iter::once(e.reason()));
+            }
+            Arc::new(snapshot)
+        }
+    };
+    let shared = state
+        .probe_share
+        .get(ProbeKey(target), deadline, settings.min_age, scrape)
+        .await;
+    let Some((snapshot, served)) = shared else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "probe failed\n");
+    };
+    state.count_shared("/probe", served);
+    // A shared probe reports the exchange's own duration, not the wait.
+    let elapsed = match served {
+        Served::Scraped => started.elapsed(),
+        Served::Joined | Served::Reused => snapshot.duration,
+    };
     let mut out = ExpositionWriter::with_capacity(capacity_hint(1));
     out.family(
         "probe_success",
@@ -164,7 +200,11 @@ pub async fn probe(
         "How long the probe took.",
     );
     out.sample("", &[], elapsed.as_secs_f64());
-    render_miners(&mut out, std::slice::from_ref(&snapshot), SystemTime::now());
+    render_miners(
+        &mut out,
+        std::slice::from_ref(&*snapshot),
+        SystemTime::now(),
+    );
     respond(StatusCode::OK, CONTENT_TYPE, out.finish())
 }
 

@@ -5,6 +5,7 @@
 pub mod admin;
 mod exposition;
 pub mod server;
+pub mod share;
 pub mod state;
 pub mod tls;
 pub mod web;

@@ -1,8 +1,10 @@
 //! Shared state of the HTTP side: the collector, the current targets and
 //! settings (swapped atomically on reload, so a scrape in flight keeps the
-//! list it started with), the last background snapshot, and readiness.
+//! list it started with), the last background snapshot, the scrapes that
+//! requests share ([`super::share`]), and readiness.
 
-use crate::collector::{Collector, FleetSnapshot, MinerTarget};
+use super::share::Share;
+use crate::collector::{Collector, FleetSnapshot, MinerSnapshot, MinerTarget};
 use crate::config::{ProbePolicy, ReloadAccess};
 use crate::http::server::BoxFuture;
 use crate::telemetry::Telemetry;
@@ -27,6 +29,9 @@ pub struct ScrapeSettings {
     /// Subtracted from Prometheus's timeout so the answer arrives in time.
     pub timeout_margin: Duration,
     pub mode: ScrapeMode,
+    /// A fleet (or `/probe`) result younger than this is served again
+    /// instead of scraping the miners again; zero turns reuse off.
+    pub min_age: Duration,
 }
 
 impl Default for ScrapeSettings {
@@ -35,7 +40,40 @@ impl Default for ScrapeSettings {
             default_timeout: Duration::from_secs(10),
             timeout_margin: Duration::from_millis(500),
             mode: ScrapeMode::Live,
+            min_age: crate::config::DEFAULT_MIN_AGE,
         }
+    }
+}
+
+/// The fleet scrape's key: the target list it scrapes, by identity (a
+/// reload makes a new list, whose requests do not share the old one's).
+#[derive(Clone)]
+pub struct FleetKey(pub Arc<Vec<Arc<MinerTarget>>>);
+
+impl PartialEq for FleetKey {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for FleetKey {}
+
+impl std::hash::Hash for FleetKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // The key holds the Arc, so its address is not reused meanwhile.
+        (Arc::as_ptr(&self.0) as usize).hash(state);
+    }
+}
+
+/// A `/probe` scrape's key: the whole target (address, name, labels,
+/// protocol), so probes of one address with another `protocol` or after a
+/// relabelling reload do not share.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProbeKey(pub Arc<MinerTarget>);
+
+impl std::hash::Hash for ProbeKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.addr.hash(state);
     }
 }
 
@@ -50,6 +88,10 @@ pub struct AppState {
     probe_policy: RwLock<Arc<ProbePolicy>>,
     reload_access: RwLock<ReloadAccess>,
     snapshot: RwLock<Option<Arc<FleetSnapshot>>>,
+    /// Fleet scrapes that `/metrics` requests share.
+    pub(crate) fleet_share: Arc<Share<FleetKey, Arc<FleetSnapshot>>>,
+    /// Miner scrapes that `/probe` requests share.
+    pub(crate) probe_share: Arc<Share<ProbeKey, Arc<MinerSnapshot>>>,
     reloader: RwLock<Option<ReloadFn>>,
     /// Serialises reloads: SIGHUP and POST may race.
     reload_lock: tokio::sync::Mutex<()>,
@@ -77,6 +119,8 @@ impl AppState {
             probe_policy: RwLock::new(Arc::default()),
             reload_access: RwLock::new(ReloadAccess::default()),
             snapshot: RwLock::new(None),
+            fleet_share: Arc::default(),
+            probe_share: Arc::default(),
             reloader: RwLock::new(None),
             reload_lock: tokio::sync::Mutex::new(()),
             ready: AtomicBool::new(matches!(settings.mode, ScrapeMode::Live)),
@@ -206,6 +250,25 @@ impl AppState {
         );
     }
 
+    /// After a write changed the miner at `addr`: its slow data is fetched
+    /// again, and no request is served a result from before the change
+    /// (every fleet result, that miner's probes).
+    pub fn miner_changed(&self, addr: &crate::transport::MinerAddr) {
+        self.collector.invalidate_info(addr);
+        self.fleet_share.forget(|_| true);
+        self.probe_share.forget(|key| key.0.addr == *addr);
+    }
+
+    /// Counts a `/metrics` or `/probe` request served by a shared scrape.
+    pub(crate) fn count_shared(&self, handler: &str, served: super::share::Served) {
+        if let Some(label) = served.label() {
+            self.telemetry
+                .shared_scrape_requests
+                .with_label_values(&[handler, label])
+                .inc();
+        }
+    }
+
     /// In background mode, scrapes the fleet every interval until shutdown.
     pub fn spawn_background(
         self: &Arc<Self>,
@@ -225,6 +288,7 @@ impl AppState {
                 let started = tokio::time::Instant::now();
                 let deadline = started + settings.default_timeout.min(interval);
                 let targets = state.targets();
+                state.telemetry.fleet_scrapes_started.inc();
                 let snapshot = state.collector.scrape_fleet(&targets, deadline).await;
                 state.account(&snapshot, "background");
                 state.store_snapshot(Arc::new(snapshot));

@@ -155,6 +155,11 @@ impl MinerHandle {
         self.shared.lock().counters.get(command)
     }
 
+    /// How many TCP connections the miner accepted, over both APIs.
+    pub fn connection_count(&self) -> u64 {
+        self.shared.accepted_connections()
+    }
+
     pub fn command_counts(&self) -> BTreeMap<String, u64> {
         self.shared.lock().counters.all()
     }

@@ -80,6 +80,9 @@ pub(crate) struct MinerShared {
     /// moment to see the close), a v3 one while it is open.
     open: std::sync::atomic::AtomicUsize,
     peak: std::sync::atomic::AtomicUsize,
+    /// Connections ever accepted over both APIs (how many the exporter
+    /// makes: what a miner's connection limit sees).
+    accepted: std::sync::atomic::AtomicU64,
 }
 
 /// Counts one open connection of a miner until dropped.
@@ -105,15 +108,22 @@ impl MinerShared {
             slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
             open: Default::default(),
             peak: Default::default(),
+            accepted: Default::default(),
         }
     }
 
     /// Counts a connection just accepted, until the guard is dropped.
     pub(crate) fn count_open(self: &Arc<Self>) -> OpenConnection {
         use std::sync::atomic::Ordering;
+        self.accepted.fetch_add(1, Ordering::Relaxed);
         let now = self.open.fetch_add(1, Ordering::AcqRel) + 1;
         self.peak.fetch_max(now, Ordering::AcqRel);
         OpenConnection(Arc::clone(self))
+    }
+
+    /// Connections ever accepted.
+    pub(crate) fn accepted_connections(&self) -> u64 {
+        self.accepted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The most connections ever open at once.

@@ -190,12 +190,17 @@ pub fn target(addr: SocketAddr, name: &str) -> Arc<MinerTarget> {
 }
 
 /// Starts the exporter (live mode, default collector) on 127.0.0.1:0.
+/// Recent results are not reused (`min_age` 0): the tests built on it
+/// change miners between scrapes a second apart and expect to see it.
 pub async fn start_exporter(targets: Vec<Arc<MinerTarget>>) -> Exporter {
     let settings = Settings {
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         targets,
         collector: CollectorConfig::default(),
-        scrape: ScrapeSettings::default(),
+        scrape: ScrapeSettings {
+            min_age: Duration::ZERO,
+            ..ScrapeSettings::default()
+        },
         probe: Default::default(),
         reload: Default::default(),
         web: None,

@@ -179,7 +179,7 @@ pub async fn run(state: &AdminState, body: Incoming, call: Call) -> Response<Bod
         .await
     {
         Ok(reply) => {
-            state.app.collector.invalidate_info(&miner.addr);
+            state.app.miner_changed(&miner.addr);
             if call.command == "power_on" {
                 if let Some(w) = &state.webhook {
                     w.forget_power_off(&miner.addr);

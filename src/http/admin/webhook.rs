@@ -371,7 +371,7 @@ async fn act(
                     webhook.persist(&mut guards);
                 }
             }
-            state.app.collector.invalidate_info(&miner.addr);
+            state.app.miner_changed(&miner.addr);
             finish(&state, &job, "ok", None, attempts);
         }
         Err(e) => {
