@@ -51,6 +51,7 @@ fn snapshot(summary: &str, boards: &str) -> MinerSnapshot {
         info: None,
         last_success: None,
         protocol: "v2",
+        dialect: None,
     }
 }
 

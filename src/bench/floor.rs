@@ -5,7 +5,7 @@
 //! does), reads every reply to EOF and throws it away: no parsing, no
 //! metrics. The exporter's cost is judged against this.
 
-use crate::client::plain_request;
+use crate::client::{plain_request, RequestKey};
 use serde_json::Map;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ pub struct FloorRun {
 /// Runs the exchanges of one scrape of `miners`, all done by `limit`.
 pub async fn run(miners: &Arc<Vec<SocketAddr>>, concurrency: usize, limit: Duration) -> FloorRun {
     let requests: Arc<[Vec<u8>; 3]> =
-        Arc::new(SCRAPE_COMMANDS.map(|c| plain_request(c, &Map::new())));
+        Arc::new(SCRAPE_COMMANDS.map(|c| plain_request(RequestKey::default(), c, &Map::new())));
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
     let started = Instant::now();
     let deadline = started + limit;

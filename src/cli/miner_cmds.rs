@@ -212,7 +212,7 @@ pub fn parse_params(pairs: &[String]) -> Result<Map<String, Value>, String> {
         let (k, v) = pair
             .split_once('=')
             .ok_or_else(|| format!("parameter {pair:?} is not key=value"))?;
-        if k.is_empty() || k == "cmd" || k == "token" {
+        if k.is_empty() || k == "cmd" || k == "command" || k == "token" {
             return Err(format!("parameter name {k:?} is not allowed"));
         }
         map.insert(k.to_string(), Value::from(v));

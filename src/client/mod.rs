@@ -28,6 +28,7 @@ pub mod v3;
 pub mod write;
 
 pub use api::{Api, ApiChoice, UnknownApi};
+pub use backend::v2::dialect::{Dialect, RequestKey};
 pub use backend::{Backend, Backends};
 pub use detect::ProtocolDetector;
 pub use v3::V3Client;
@@ -62,19 +63,37 @@ impl Default for ClientConfig {
 }
 
 /// A client for many miners. It holds no per-miner state: writeable
-/// sessions live in a [`WriteSession`] or a [`SessionPool`].
+/// sessions live in a [`WriteSession`] or a [`SessionPool`], a miner's
+/// learned dialect in the v2 backend.
 #[derive(Debug, Clone, Default)]
 pub struct Client {
     config: ClientConfig,
+    /// The key its reads name their command under (writes keep `cmd`).
+    key: RequestKey,
 }
 
 impl Client {
     pub fn new(config: ClientConfig) -> Self {
-        Client { config }
+        Client {
+            config,
+            key: RequestKey::default(),
+        }
     }
 
     pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    /// This client with its reads sent under `key`.
+    pub fn with_request_key(&self, key: RequestKey) -> Client {
+        Client {
+            config: self.config,
+            key,
+        }
+    }
+
+    pub fn request_key(&self) -> RequestKey {
+        self.key
     }
 
     /// Sends a request's bytes and returns the cleaned reply bytes, retrying
@@ -120,14 +139,14 @@ impl Client {
     }
 
     /// Runs any read-only command and returns its reply as JSON after
-    /// checking the miner's status. `params` are added beside `cmd`.
+    /// checking the miner's status. `params` are added beside the command.
     pub async fn command(
         &self,
         miner: &MinerAddr,
         command: &str,
         params: &Map<String, Value>,
     ) -> Result<Value, MinerError> {
-        let request = plain_request(command, params);
+        let request = plain_request(self.key, command, params);
         let bytes = self.exchange(miner, command, &request, true).await?;
         let fail = |kind| MinerError::new(miner.to_string(), command, kind);
         let value = reply::parse_json(&bytes).map_err(fail)?;
@@ -143,13 +162,13 @@ impl Client {
         command: &str,
         params: &Map<String, Value>,
     ) -> Result<Vec<u8>, MinerError> {
-        self.exchange(miner, command, &plain_request(command, params), true)
-            .await
+        let request = plain_request(self.key, command, params);
+        self.exchange(miner, command, &request, true).await
     }
 
     /// Runs a read-only command and parses its typed reply.
     pub async fn read<T: FromReply>(&self, miner: &MinerAddr) -> Result<T, MinerError> {
-        let request = plain_request(T::COMMAND, &Map::new());
+        let request = plain_request(self.key, T::COMMAND, &Map::new());
         let bytes = self.exchange(miner, T::COMMAND, &request, true).await?;
         T::from_reply(&bytes).map_err(|kind| MinerError::new(miner.to_string(), T::COMMAND, kind))
     }
@@ -190,7 +209,7 @@ impl Client {
             "info".into(),
             Value::from("ip,proto,netmask,gateway,dns,hostname,mac,ledstat"),
         );
-        let request = plain_request(MinerInfo::COMMAND, &params);
+        let request = plain_request(self.key, MinerInfo::COMMAND, &params);
         let bytes = self
             .exchange(miner, MinerInfo::COMMAND, &request, true)
             .await?;
@@ -220,12 +239,13 @@ impl Client {
     }
 }
 
-/// `{"cmd":"<command>", <params>}` as bytes.
-pub fn plain_request(command: &str, params: &Map<String, Value>) -> Vec<u8> {
+/// `{"<key>":"<command>", <params>}` as bytes; a parameter named like
+/// either key is left out.
+pub fn plain_request(key: RequestKey, command: &str, params: &Map<String, Value>) -> Vec<u8> {
     let mut obj = Map::with_capacity(params.len() + 1);
-    obj.insert("cmd".into(), Value::from(command));
+    obj.insert(key.as_str().into(), Value::from(command));
     for (k, v) in params {
-        if k != "cmd" {
+        if k != RequestKey::Command.as_str() && k != RequestKey::Cmd.as_str() {
             obj.insert(k.clone(), v.clone());
         }
     }

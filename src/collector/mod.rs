@@ -339,6 +339,7 @@ impl Collector {
         if let Err(e) = &summary {
             tracing::debug!(miner = %target.name, reason = e.reason(), error = %e, "miner down");
         }
+        let dialect = backend.dialect(addr);
         MinerSnapshot {
             target,
             scraped_at: SystemTime::now(),
@@ -349,6 +350,7 @@ impl Collector {
             info,
             last_success,
             protocol: api.as_str(),
+            dialect,
         }
     }
 
@@ -390,6 +392,7 @@ impl Collector {
             .lock()
             .ok()
             .and_then(|m| m.get(&target.addr).copied());
+        let dialect = self.backends.get(api).dialect(&target.addr);
         MinerSnapshot {
             info: self.info.cached(&target.addr),
             scraped_at: SystemTime::now(),
@@ -406,6 +409,7 @@ impl Collector {
             last_success,
             target,
             protocol: api.as_str(),
+            dialect,
         }
     }
 }

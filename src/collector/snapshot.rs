@@ -5,6 +5,7 @@
 use crate::client::types::{
     DevDetails, Devs, ErrorCodes, MinerInfo, MinerStatus, Pools, Psu, Summary, Version,
 };
+use crate::client::Dialect;
 use crate::collector::target::MinerTarget;
 use crate::error::MinerError;
 use std::sync::Arc;
@@ -27,6 +28,8 @@ pub struct MinerSnapshot {
     pub last_success: Option<SystemTime>,
     /// The protocol actually spoken (`v2`/`v3`), for the info metric.
     pub protocol: &'static str,
+    /// How the miner's requests were sent, for APIs with dialects (v2).
+    pub dialect: Option<Dialect>,
 }
 
 impl MinerSnapshot {

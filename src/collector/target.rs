@@ -71,6 +71,7 @@ pub const RESERVED_LABELS: &[&str] = &[
     "mac",
     "hostname",
     "protocol",
+    "request_key",
     "job",
     "instance",
     "serial",

@@ -4,6 +4,9 @@
 
 /// Invalid command or data.
 pub const INVALID_COMMAND: i64 = 14;
+/// cgminer's "Missing JSON 'command'": the request named its command under
+/// another key (cgminer 4.9.2 firmware reads only `command`).
+pub const MISSING_COMMAND: i64 = 24;
 /// Invalid JSON. On a writeable command, `"enc json load err"` with this
 /// code usually means the miner could not decrypt: a wrong password.
 pub const INVALID_JSON: i64 = 23;

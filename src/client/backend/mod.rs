@@ -9,7 +9,7 @@
 //! Every method takes the miner's **configured** address; a backend maps it
 //! to its own port (v3: [`super::detect::v3_addr`]).
 
-mod v2;
+pub mod v2;
 mod v3;
 
 pub use v2::V2Backend;
@@ -27,6 +27,7 @@ use super::{Api, Client, WriteSession};
 use crate::error::MinerError;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
+use v2::dialect::Dialect;
 
 /// A boxed future: the trait is used as `dyn Backend`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -93,6 +94,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         client: &'a Client,
         miner: &'a MinerAddr,
     ) -> BoxFuture<'a, Result<MinerStatus, MinerError>>;
+
+    /// How the miner wants its requests sent, for APIs that have dialects
+    /// (v2: [`v2::dialect`]).
+    fn dialect(&self, _miner: &MinerAddr) -> Option<Dialect> {
+        None
+    }
 
     /// Fills summary fields this API gives only with the slow data.
     fn complete(&self, _summary: &mut Summary, _slow_error_codes: Option<&ErrorCodes>) {}

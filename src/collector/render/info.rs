@@ -35,6 +35,8 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
                 .or_else(|| summary.and_then(|s| s.mac.as_deref()))
                 .unwrap_or_default();
             let hostname = net.and_then(|n| n.hostname.as_deref()).unwrap_or_default();
+            // Empty (so absent) where the API has no dialect (v3).
+            let request_key = m.dialect.map_or("", |d| d.request_key.as_str());
             // Only once something identifies the miner: an info series of
             // empty labels would be noise.
             if info.is_some() || summary.is_some() {
@@ -46,6 +48,7 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
                         ("mac", mac),
                         ("hostname", hostname),
                         ("protocol", m.protocol),
+                        ("request_key", request_key),
                     ],
                     Some(1.0),
                 );

@@ -1,6 +1,9 @@
 //! The API v2 backend: JSON commands on port 4028, the `summary`, `devs`
 //! and `pools` of a scrape sent at once, the slow commands two at a time,
-//! writes through the v2 token flow.
+//! writes through the v2 token flow. Reads follow each miner's learned
+//! [`dialect`].
+
+pub mod dialect;
 
 use serde_json::{Map, Value};
 
@@ -10,13 +13,37 @@ use crate::client::{Api, Client, WriteSession};
 use crate::error::MinerError;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
+use dialect::{other_key, Dialect, Dialects};
 
 #[derive(Debug, Default)]
-pub struct V2Backend {}
+pub struct V2Backend {
+    dialects: Dialects,
+}
 
 impl V2Backend {
     /// Drops per-miner state of miners no longer configured.
-    pub fn retain(&self, _keep: &std::collections::HashSet<MinerAddr>) {}
+    pub fn retain(&self, keep: &std::collections::HashSet<MinerAddr>) {
+        self.dialects.retain(keep);
+    }
+
+    /// `client` speaking `miner`'s dialect.
+    fn speaking(&self, client: &Client, miner: &MinerAddr) -> Client {
+        client.with_request_key(self.dialects.get(miner).request_key)
+    }
+}
+
+/// Summary, boards and pools at once.
+async fn read_fast(client: &Client, miner: &MinerAddr) -> FastReads {
+    let (summary, devs, pools) = tokio::join!(
+        client.summary(miner),
+        client.devs(miner),
+        client.pools(miner)
+    );
+    FastReads {
+        summary,
+        devs,
+        pools,
+    }
 }
 
 impl Backend for V2Backend {
@@ -24,25 +51,41 @@ impl Backend for V2Backend {
         Api::V2
     }
 
+    /// In the miner's dialect; when the answer says the miner did not read
+    /// the request key, once more with the other key, within what is left
+    /// of the client's deadline (see [`dialect`]).
     fn fast<'a>(&'a self, client: &'a Client, miner: &'a MinerAddr) -> BoxFuture<'a, FastReads> {
         Box::pin(async move {
-            let (summary, devs, pools) = tokio::join!(
-                client.summary(miner),
-                client.devs(miner),
-                client.pools(miner)
-            );
-            FastReads {
-                summary,
-                devs,
-                pools,
+            let started = tokio::time::Instant::now();
+            let dialect = self.dialects.get(miner);
+            let reads = read_fast(&client.with_request_key(dialect.request_key), miner).await;
+            let other = match &reads.summary {
+                Err(e) => other_key(dialect.request_key, &e.kind),
+                Ok(_) => None,
+            };
+            let mut config = *client.config();
+            config.limits.deadline = config.limits.deadline.saturating_sub(started.elapsed());
+            if let Some(key) = other.filter(|_| !config.limits.deadline.is_zero()) {
+                let retried = read_fast(&Client::new(config).with_request_key(key), miner).await;
+                if retried.summary.is_ok() {
+                    self.dialects.learn(miner, Dialect { request_key: key });
+                    return retried;
+                }
             }
+            self.dialects.record(miner, reads.summary.is_ok());
+            reads
         })
+    }
+
+    fn dialect(&self, miner: &MinerAddr) -> Option<Dialect> {
+        Some(self.dialects.get(miner))
     }
 
     /// Two commands at a time: firmware tolerates a few connections per
     /// client, and this path must not crowd out scrapes.
     fn slow<'a>(&'a self, client: &'a Client, miner: &'a MinerAddr) -> BoxFuture<'a, SlowData> {
         Box::pin(async move {
+            let client = &self.speaking(client, miner);
             let (version, status) = tokio::join!(client.get_version(miner), client.status(miner));
             let (devdetails, psu) = tokio::join!(client.devdetails(miner), client.get_psu(miner));
             let (error_codes, miner_info) =
@@ -72,7 +115,7 @@ impl Backend for V2Backend {
         client: &'a Client,
         miner: &'a MinerAddr,
     ) -> BoxFuture<'a, Result<MinerStatus, MinerError>> {
-        Box::pin(client.status(miner))
+        Box::pin(async move { self.speaking(client, miner).status(miner).await })
     }
 
     fn session(&self, client: &Client, miner: &MinerAddr, password: Secret) -> WriteSession {
@@ -95,6 +138,7 @@ impl Backend for V2Backend {
         raw: bool,
     ) -> BoxFuture<'a, Result<QueryReply, QueryError>> {
         Box::pin(async move {
+            let client = self.speaking(client, miner);
             Ok(if raw {
                 QueryReply::Raw(client.raw(miner, command, params).await?)
             } else {
@@ -117,3 +161,6 @@ impl Backend for V2Backend {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,201 @@
+//! The per-miner v2 dialect: how one miner wants its reads sent, learned
+//! from the miner's own answers and kept like the detected API.
+//!
+//! **Request key.** cgminer-4.9.2 firmware (2020 M20S/M30S) reads only
+//! `{"command":..}` and answers `{"cmd":..}` with Code 24 "Missing JSON
+//! 'command'"; btminer firmware (2021 on) accepts both keys (pyasic reads
+//! every command with `command`). So reads go with `command` by default.
+//! When a miner answers the `summary` read with Code 24 (the key was not
+//! read) or with "invalid command" (Code 14, though every v2 firmware knows
+//! `summary`), the same reads are sent once with the other key, and the key
+//! that worked is kept for that miner. A learned key is forgotten after
+//! [`FORGET_AFTER`] failed scrapes in a row (a reflashed miner), and the
+//! default tried again. Writes and `get_token` keep `cmd`, as before.
+//! Evidence: `../shared/protocol/NOTES.md`, "Real firmware diversity", and
+//! the cgminer-4.9.2 captures named in `tests/fixtures/v2/README.md`.
+//!
+//! [`Dialect`] is the place for further per-miner choices of the v2
+//! backend (joined reads, `summary+devs+pools` in one exchange, would sit
+//! beside `request_key`).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use crate::error::ErrorKind;
+use crate::protocol::codes::{INVALID_COMMAND, MISSING_COMMAND};
+use crate::transport::MinerAddr;
+
+/// Failed scrapes in a row after which a learned dialect is forgotten.
+pub const FORGET_AFTER: u32 = 3;
+
+/// The JSON key that names the command of a v2 read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RequestKey {
+    /// `{"command":"summary"}`: cgminer's key, read by every generation.
+    #[default]
+    Command,
+    /// `{"cmd":"summary"}`: btminer's own key (not read by cgminer 4.9.2).
+    Cmd,
+}
+
+impl RequestKey {
+    /// The key itself, also the `request_key` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKey::Command => "command",
+            RequestKey::Cmd => "cmd",
+        }
+    }
+
+    fn other(self) -> RequestKey {
+        match self {
+            RequestKey::Command => RequestKey::Cmd,
+            RequestKey::Cmd => RequestKey::Command,
+        }
+    }
+}
+
+/// How one miner wants its v2 reads sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Dialect {
+    pub request_key: RequestKey,
+}
+
+/// The key to try after a `summary` read sent with `key` failed with
+/// `kind`, when the answer says the miner did not read the key.
+pub fn other_key(key: RequestKey, kind: &ErrorKind) -> Option<RequestKey> {
+    match kind {
+        ErrorKind::Miner {
+            code: Some(MISSING_COMMAND),
+            ..
+        } if key == RequestKey::Cmd => Some(RequestKey::Command),
+        ErrorKind::Miner {
+            code: Some(INVALID_COMMAND),
+            ..
+        } => Some(key.other()),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Learned {
+    dialect: Dialect,
+    failures: u32,
+}
+
+/// The learned dialects, by configured address.
+#[derive(Debug, Default)]
+pub struct Dialects {
+    entries: Mutex<HashMap<MinerAddr, Learned>>,
+}
+
+impl Dialects {
+    /// The dialect to use for `miner`: learned, else the default.
+    pub fn get(&self, miner: &MinerAddr) -> Dialect {
+        self.entries
+            .lock()
+            .ok()
+            .and_then(|map| map.get(miner).map(|l| l.dialect))
+            .unwrap_or_default()
+    }
+
+    /// Keeps `dialect` for `miner` (it just worked).
+    pub fn learn(&self, miner: &MinerAddr, dialect: Dialect) {
+        tracing::debug!(miner = %miner, request_key = dialect.request_key.as_str(), "v2 dialect learned");
+        if let Ok(mut map) = self.entries.lock() {
+            map.insert(
+                miner.clone(),
+                Learned {
+                    dialect,
+                    failures: 0,
+                },
+            );
+        }
+    }
+
+    /// Records a scrape's outcome; after [`FORGET_AFTER`] failures in a row
+    /// the learned dialect is forgotten.
+    pub fn record(&self, miner: &MinerAddr, success: bool) {
+        let Ok(mut map) = self.entries.lock() else {
+            return;
+        };
+        let Some(learned) = map.get_mut(miner) else {
+            return;
+        };
+        if success {
+            learned.failures = 0;
+            return;
+        }
+        learned.failures = learned.failures.saturating_add(1);
+        if learned.failures >= FORGET_AFTER {
+            map.remove(miner);
+        }
+    }
+
+    /// Drops the dialects of miners no longer configured.
+    pub fn retain(&self, keep: &HashSet<MinerAddr>) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.retain(|k, _| keep.contains(k));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn miner_error(code: i64, message: &str) -> ErrorKind {
+        ErrorKind::Miner {
+            code: Some(code),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn answers_that_say_the_key_was_not_read() {
+        let missing = miner_error(24, "Missing JSON 'command'");
+        assert_eq!(
+            other_key(RequestKey::Cmd, &missing),
+            Some(RequestKey::Command)
+        );
+        assert_eq!(other_key(RequestKey::Command, &missing), None);
+        let invalid = miner_error(14, "invalid cmd");
+        assert_eq!(
+            other_key(RequestKey::Command, &invalid),
+            Some(RequestKey::Cmd)
+        );
+        assert_eq!(
+            other_key(RequestKey::Cmd, &invalid),
+            Some(RequestKey::Command)
+        );
+        for kind in [
+            miner_error(132, "This command is deprecated."),
+            ErrorKind::Timeout,
+            ErrorKind::NotJson("x".into()),
+        ] {
+            assert_eq!(other_key(RequestKey::Command, &kind), None, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_learned_key_is_kept_until_repeated_failures() {
+        let d = Dialects::default();
+        let a: MinerAddr = "127.0.0.1:4028".parse().unwrap();
+        assert_eq!(d.get(&a).request_key, RequestKey::Command, "default");
+        let cmd = Dialect {
+            request_key: RequestKey::Cmd,
+        };
+        d.learn(&a, cmd);
+        d.record(&a, false);
+        d.record(&a, false);
+        d.record(&a, true); // a success resets the count
+        d.record(&a, false);
+        d.record(&a, false);
+        assert_eq!(d.get(&a), cmd);
+        d.record(&a, false);
+        assert_eq!(d.get(&a), Dialect::default(), "forgotten after 3");
+        d.learn(&a, cmd);
+        d.retain(&HashSet::new());
+        assert_eq!(d.get(&a), Dialect::default());
+    }
+}
