@@ -3,36 +3,16 @@
 //! [`Settings`]. `serve`, `demo` and the integration tests all start the
 //! exporter through [`Exporter::start`].
 
-use crate::collector::{Collector, CollectorConfig, MinerTarget};
-use crate::config::web::WebConfig;
-use crate::config::{ProbePolicy, ReloadAccess};
-use crate::http::admin::{AdminSettings, AdminState};
-use crate::http::{self, server, AppState, ScrapeSettings};
+use crate::collector::Collector;
+use crate::http::admin::AdminState;
+use crate::http::{self, server, AppState};
+use crate::settings::Settings;
 use crate::telemetry::Telemetry;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-/// Everything the exporter needs, already validated.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Where `/metrics` and `/probe` listen.
-    pub listen: SocketAddr,
-    pub targets: Vec<Arc<MinerTarget>>,
-    pub collector: CollectorConfig,
-    pub scrape: ScrapeSettings,
-    /// Which `/probe` targets are served.
-    pub probe: ProbePolicy,
-    /// Who may `POST /-/reload`.
-    pub reload: ReloadAccess,
-    /// TLS, basic auth and headers of the metrics listener (web config
-    /// file); `None`: plain HTTP, open.
-    pub web: Option<WebConfig>,
-    /// The admin API (and its webhook); `None` keeps it off.
-    pub admin: Option<AdminSettings>,
-}
 
 /// A started exporter. Dropping it without [`Exporter::shutdown`] leaves
 /// its tasks running until the runtime ends.
@@ -50,7 +30,7 @@ impl Exporter {
     /// certificate or key does not load (never a silent fall back to plain
     /// HTTP).
     pub async fn start(settings: Settings) -> std::io::Result<Exporter> {
-        let admin_tls = match settings.admin.as_ref().and_then(|a| a.tls.as_ref()) {
+        let admin_tls = match settings.admin.as_ref().and_then(|a| a.api.tls.as_ref()) {
             Some(tls) => Some(
                 http::tls::acceptor(tls)
                     .map_err(|e| std::io::Error::new(e.kind(), format!("[admin] TLS: {e}")))?,
@@ -81,7 +61,7 @@ impl Exporter {
         let metrics_addr = listener.local_addr()?;
         let admin_listener = match &settings.admin {
             Some(admin) => {
-                let l = TcpListener::bind(admin.listen).await?;
+                let l = TcpListener::bind(admin.api.listen).await?;
                 let addr = l.local_addr()?;
                 Some((l, addr, AdminState::new(state.clone(), admin)?))
             }
@@ -199,60 +179,4 @@ pub fn apply_to_state(state: &AppState, settings: Settings) {
     state.set_probe_policy(settings.probe);
     state.set_reload_access(settings.reload);
     state.set_targets(settings.targets);
-}
-
-impl Settings {
-    /// Resolves a loaded configuration into runtime settings.
-    pub fn from_config(config: &crate::config::Config) -> Settings {
-        use crate::client::ClientConfig;
-        use crate::transport::Limits;
-        let scrape = &config.scrape;
-        let targets = config
-            .miners
-            .iter()
-            .map(|m| {
-                Arc::new(MinerTarget::new(
-                    m.addr.clone(),
-                    m.name.clone(),
-                    m.labels.clone(),
-                    m.protocol,
-                ))
-            })
-            .collect();
-        let client = ClientConfig {
-            limits: Limits {
-                connect_timeout: scrape.connect_timeout,
-                deadline: scrape.command_timeout,
-                max_reply_bytes: scrape.max_reply_bytes,
-            },
-            read_retries: scrape.read_retries,
-            ..ClientConfig::default()
-        };
-        let mode = match scrape.mode {
-            crate::config::ScrapeMode::Live => http::ScrapeMode::Live,
-            crate::config::ScrapeMode::Background => http::ScrapeMode::Background {
-                interval: scrape.refresh_interval,
-            },
-        };
-        Settings {
-            listen: config.server.listen,
-            probe: config.server.probe.clone(),
-            reload: config.server.reload,
-            web: config.server.web.clone(),
-            targets,
-            admin: AdminSettings::from_config(config, client),
-            collector: CollectorConfig {
-                concurrency: scrape.concurrency,
-                info_refresh: scrape.info_refresh,
-                fetch_info: true,
-                client,
-            },
-            scrape: ScrapeSettings {
-                default_timeout: scrape.timeout,
-                timeout_margin: scrape.timeout_margin,
-                mode,
-                min_age: scrape.min_age,
-            },
-        }
-    }
 }

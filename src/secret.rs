@@ -21,19 +21,6 @@ impl Secret {
         &self.0
     }
 
-    /// Reads a secret from a file, trimming one trailing newline (as written
-    /// by `echo` or an editor) but keeping any other whitespace.
-    pub fn from_file(path: &std::path::Path) -> std::io::Result<Self> {
-        let mut text = std::fs::read_to_string(path)?;
-        if text.ends_with('\n') {
-            text.pop();
-            if text.ends_with('\r') {
-                text.pop();
-            }
-        }
-        Ok(Secret(text))
-    }
-
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -68,15 +55,5 @@ mod tests {
         assert_eq!(format!("{s}"), "***");
         assert_eq!(format!("{:?}", Some(s.clone())), "Some(***)");
         assert_eq!(s.expose(), "hunter2");
-    }
-
-    #[test]
-    fn from_file_trims_one_newline_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("pw");
-        std::fs::write(&p, " pass word \n").unwrap();
-        assert_eq!(Secret::from_file(&p).unwrap().expose(), " pass word ");
-        std::fs::write(&p, "crlf\r\n").unwrap();
-        assert_eq!(Secret::from_file(&p).unwrap().expose(), "crlf");
     }
 }

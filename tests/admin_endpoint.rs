@@ -307,7 +307,7 @@ async fn miner_failures_are_502_or_504_with_a_reason() {
 #[tokio::test]
 async fn a_reloaded_miner_list_applies_to_the_admin_api() {
     use whatsminer_exporter::client::ApiChoice;
-    use whatsminer_exporter::http::admin::AdminMiner;
+    use whatsminer_exporter::settings::AdminMiner;
     use whatsminer_exporter::transport::MinerAddr;
     let h = Harness::start("reload", Setup::new(2)).await;
     let admin = h.exporter.admin_state().expect("admin state");

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::{self, pki_types::ServerName, RootCertStore};
 use tokio_rustls::{client::TlsStream, TlsConnector};
-use whatsminer_exporter::exporter::{Exporter, Settings};
+use whatsminer_exporter::exporter::Exporter;
 
 /// A self-signed certificate for `localhost` and 127.0.0.1: (cert PEM, key PEM).
 fn self_signed() -> (String, String) {
@@ -191,7 +191,7 @@ async fn files_that_do_not_load_stop_the_start() {
     );
     let config = whatsminer_exporter::config::from_str(&toml, &certs.path().join("x.toml"))
         .expect("config is valid: the files exist");
-    let mut settings = Settings::from_config(&config);
+    let mut settings = config.settings();
     settings.listen = "127.0.0.1:0".parse().expect("addr");
     let err = Exporter::start(settings).await.err().expect("must refuse");
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);

@@ -13,8 +13,8 @@ use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 use whatsminer_exporter::client::ClientConfig;
 use whatsminer_exporter::collector::{CollectorConfig, MinerTarget};
-use whatsminer_exporter::exporter::{Exporter, Settings};
-use whatsminer_exporter::http::{ScrapeMode, ScrapeSettings};
+use whatsminer_exporter::exporter::Exporter;
+use whatsminer_exporter::settings::{ScrapeMode, ScrapeSettings, Settings};
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
 use whatsminer_exporter::transport::{Limits, MinerAddr};
 
@@ -190,7 +190,7 @@ async fn probe_can_be_limited_to_configured_miners_and_networks() {
         Vec::new(),
         Default::default(),
     ))]);
-    s.probe = whatsminer_exporter::config::ProbePolicy {
+    s.probe = whatsminer_exporter::settings::ProbePolicy {
         configured_only: true,
         networks: vec!["127.0.2.0/24".parse().expect("net")],
         ..Default::default()

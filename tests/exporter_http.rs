@@ -8,7 +8,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use whatsminer_exporter::client::ApiChoice;
 use whatsminer_exporter::collector::MinerTarget;
 use whatsminer_exporter::config::Config;
-use whatsminer_exporter::exporter::{Exporter, Settings};
+use whatsminer_exporter::exporter::Exporter;
+use whatsminer_exporter::settings::Settings;
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
 use whatsminer_exporter::transport::MinerAddr;
 
@@ -49,7 +50,7 @@ fn sample(body: &str, name: &str, miner: &str) -> Option<f64> {
 }
 
 fn settings(addrs: &[std::net::SocketAddr]) -> Settings {
-    let mut s = Settings::from_config(&Config::default_demo(Vec::new()));
+    let mut s = Config::default_demo(Vec::new()).settings();
     s.listen = "127.0.0.1:0".parse().unwrap();
     s.targets = addrs
         .iter()
@@ -186,9 +187,7 @@ async fn reload_adds_and_removes_miners() {
     };
     write(&[(0, "m0"), (1, "m1")]);
     let config = whatsminer_exporter::config::load(&path).unwrap();
-    let exporter = Exporter::start(Settings::from_config(&config))
-        .await
-        .unwrap();
+    let exporter = Exporter::start(config.settings()).await.unwrap();
     let reload_path = path.clone();
     let state = exporter.state.clone();
     exporter.state.set_reloader(Arc::new(move || {
@@ -196,7 +195,7 @@ async fn reload_adds_and_removes_miners() {
         let state = state.clone();
         Box::pin(async move {
             let config = whatsminer_exporter::config::load(&path).map_err(|e| e.to_string())?;
-            whatsminer_exporter::exporter::apply_to_state(&state, Settings::from_config(&config));
+            whatsminer_exporter::exporter::apply_to_state(&state, config.settings());
             Ok("reloaded".to_string())
         })
     }));
@@ -237,9 +236,7 @@ async fn reload_endpoint_can_be_turned_off() {
     )
     .unwrap();
     let config = whatsminer_exporter::config::load(&path).unwrap();
-    let exporter = Exporter::start(Settings::from_config(&config))
-        .await
-        .unwrap();
+    let exporter = Exporter::start(config.settings()).await.unwrap();
     let reloads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = reloads.clone();
     exporter.state.set_reloader(Arc::new(move || {
@@ -258,7 +255,7 @@ async fn reload_endpoint_can_be_turned_off() {
     // From loopback, the default lets it through.
     exporter
         .state
-        .set_reload_access(whatsminer_exporter::config::ReloadAccess::default());
+        .set_reload_access(whatsminer_exporter::settings::ReloadAccess::default());
     let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", "").await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(reloads.load(std::sync::atomic::Ordering::SeqCst), 2);

@@ -349,8 +349,6 @@ async fn exec_cli_output_holds_no_secret() {
 #[test]
 fn debug_output_of_secret_holding_types_is_masked() {
     use whatsminer_exporter::client::{Client, ClientConfig};
-    use whatsminer_exporter::exporter::Settings;
-    use whatsminer_exporter::http::admin::AdminMiner;
 
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("token"), format!("{ADMIN_TOKEN}\n")).expect("write");
@@ -366,7 +364,7 @@ fn debug_output_of_secret_holding_types_is_masked() {
         config.miners[0].password.as_ref().map(Secret::expose),
         Some(PASSWORD)
     );
-    let settings = Settings::from_config(&config);
+    let settings = config.settings();
     let admin_settings = settings.admin.clone().expect("admin settings");
     let password = Secret::new(PASSWORD);
     let session = Client::new(ClientConfig::default())
@@ -384,7 +382,7 @@ fn debug_output_of_secret_holding_types_is_masked() {
     let outputs = [
         ("Config", format!("{config:?}"), "rack-7"),
         ("Config pretty", format!("{config:#?}"), "ops-team"),
-        ("AdminConfig", format!("{admin:?}"), "ops-team"),
+        ("AdminApi", format!("{admin:?}"), "ops-team"),
         (
             "MinerEntry",
             format!("{:?}", config.miners[0]),
@@ -392,7 +390,10 @@ fn debug_output_of_secret_holding_types_is_masked() {
         ),
         (
             "AdminMiner",
-            format!("{:?}", AdminMiner::from_entry(&config.miners[0])),
+            format!(
+                "{:?}",
+                whatsminer_exporter::config::admin_miner(&config.miners[0])
+            ),
             "rack-7",
         ),
         ("Settings", format!("{settings:?}"), "ops-team"),

@@ -10,13 +10,13 @@ use std::time::Duration;
 use support::exposition::{find, parse, value};
 use support::{http_get, target};
 use whatsminer_exporter::config::Config;
-use whatsminer_exporter::exporter::{Exporter, Settings};
+use whatsminer_exporter::exporter::Exporter;
 use whatsminer_exporter::sim::{Fleet, FleetConfig};
 
 const MINERS: usize = 5;
 
 async fn exporter(fleet: &Fleet, min_age: Duration) -> Exporter {
-    let mut s = Settings::from_config(&Config::default_demo(Vec::new()));
+    let mut s = Config::default_demo(Vec::new()).settings();
     s.listen = "127.0.0.1:0".parse().expect("loopback address");
     s.targets = fleet
         .addrs()

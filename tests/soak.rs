@@ -22,8 +22,8 @@ use tokio::time::Instant;
 use whatsminer_exporter::client::ApiChoice;
 use whatsminer_exporter::client::ClientConfig;
 use whatsminer_exporter::collector::{CollectorConfig, MinerTarget};
-use whatsminer_exporter::exporter::{Exporter, Settings};
-use whatsminer_exporter::http::{ScrapeMode, ScrapeSettings};
+use whatsminer_exporter::exporter::Exporter;
+use whatsminer_exporter::settings::{ScrapeMode, ScrapeSettings, Settings};
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig, ServerLimits};
 use whatsminer_exporter::transport::{Limits, MinerAddr};
 

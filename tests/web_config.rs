@@ -25,7 +25,8 @@ use support::{sim_fleet, target, tool};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use whatsminer_exporter::collector::CollectorConfig;
 use whatsminer_exporter::config::web::{load_web, WebConfig};
-use whatsminer_exporter::exporter::{Exporter, Settings};
+use whatsminer_exporter::exporter::Exporter;
+use whatsminer_exporter::settings::Settings;
 
 const PASSWORD: &str = "correct horse battery staple";
 

@@ -7,7 +7,6 @@ use super::{median, BenchError};
 use crate::collector::render::{capacity_hint, render_miners, ExpositionWriter};
 use crate::collector::{Collector, MinerSnapshot, MinerTarget};
 use crate::config::{Config, MinerEntry};
-use crate::exporter::Settings;
 use crate::sim::{Fleet, FleetConfig};
 use crate::transport::MinerAddr;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -62,7 +61,7 @@ pub async fn measure(
         .map(|a| MinerEntry::from_addr(MinerAddr::from_socket_addr(a)))
         .collect();
     // The same collector settings `serve` derives from a default config.
-    let settings = Settings::from_config(&Config::default_demo(entries));
+    let settings = Config::default_demo(entries).settings();
     let collector = Arc::new(Collector::new(settings.collector.clone()));
     let deadline = || tokio::time::Instant::now() + Duration::from_secs(60);
 

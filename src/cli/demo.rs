@@ -4,7 +4,7 @@
 use super::exit;
 use crate::client::ApiChoice;
 use crate::collector::MinerTarget;
-use crate::exporter::{Exporter, Settings};
+use crate::exporter::Exporter;
 use crate::sim::{Bind, Fault, Fleet, FleetConfig};
 use crate::transport::MinerAddr;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -74,7 +74,7 @@ pub async fn demo(args: DemoArgs) -> u8 {
             ))
         })
         .collect();
-    let mut settings = Settings::from_config(&crate::config::Config::default_demo(Vec::new()));
+    let mut settings = crate::config::Config::default_demo(Vec::new()).settings();
     settings.listen = args.listen;
     settings.targets = targets;
     let exporter = match Exporter::start(settings).await {

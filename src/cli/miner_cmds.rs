@@ -171,7 +171,7 @@ fn report_query(e: &QueryError) -> u8 {
 /// without echo. Never from an argument: those show in `ps`.
 pub fn read_password(file: Option<&std::path::Path>) -> Result<Secret, String> {
     if let Some(path) = file {
-        return Secret::from_file(path)
+        return crate::files::read_secret(path)
             .map_err(|e| format!("cannot read password file {}: {e}", path.display()));
     }
     if let Ok(value) = std::env::var("WHATSMINER_PASSWORD") {

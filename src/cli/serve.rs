@@ -3,7 +3,7 @@
 
 use super::exit;
 use crate::config::{self, Config};
-use crate::exporter::{Exporter, Settings};
+use crate::exporter::Exporter;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,7 +85,7 @@ pub async fn serve(args: ServeArgs) -> u8 {
         &config.log.level,
         config.log.format == config::LogFormat::Json,
     );
-    let exporter = match Exporter::start(Settings::from_config(&config)).await {
+    let exporter = match Exporter::start(config.settings()).await {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, listen = %config.server.listen, "cannot start the exporter");
@@ -101,7 +101,7 @@ pub async fn serve(args: ServeArgs) -> u8 {
             let config = tokio::task::spawn_blocking(move || args.load())
                 .await
                 .map_err(|e| format!("reload task failed: {e}"))??;
-            let settings = Settings::from_config(&config);
+            let settings = config.settings();
             let summary = format!("{} miners", settings.targets.len());
             applier.apply(settings);
             Ok(summary)

@@ -5,12 +5,12 @@
 use super::build::Ctx;
 use super::error::{ConfigError, ConfigErrorKind, Place};
 use super::raw::{RawAdmin, RawWebhook, Text};
-use super::{AdminConfig, TlsConfig, WebhookConfig, DEFAULT_ADMIN_ALLOW, DEFAULT_ADMIN_PORT};
+use super::{AdminApi, TlsFiles, WebhookSettings, DEFAULT_ADMIN_ALLOW, DEFAULT_ADMIN_PORT};
 use std::path::PathBuf;
 
 /// `None` unless enabled. Token and TLS files are only checked when the
 /// admin API is on, so a disabled block may name files that do not exist.
-pub(crate) fn admin(ctx: &Ctx, raw: &RawAdmin) -> Result<Option<AdminConfig>, ConfigError> {
+pub(crate) fn admin(ctx: &Ctx, raw: &RawAdmin) -> Result<Option<AdminApi>, ConfigError> {
     if let Some(inline) = &raw.token {
         return Err(ctx.loc.error(
             &inline.span(),
@@ -58,7 +58,7 @@ pub(crate) fn admin(ctx: &Ctx, raw: &RawAdmin) -> Result<Option<AdminConfig>, Co
     }
     let tls = match (&raw.tls_cert_file, &raw.tls_key_file) {
         (None, None) => None,
-        (Some(cert), Some(key)) => Some(TlsConfig {
+        (Some(cert), Some(key)) => Some(TlsFiles {
             cert_file: existing_file(ctx, cert, "admin.tls_cert_file")?,
             key_file: existing_file(ctx, key, "admin.tls_key_file")?,
         }),
@@ -80,7 +80,7 @@ pub(crate) fn admin(ctx: &Ctx, raw: &RawAdmin) -> Result<Option<AdminConfig>, Co
         1024..=16 * 1024 * 1024,
         65_536,
     )?;
-    Ok(Some(AdminConfig {
+    Ok(Some(AdminApi {
         listen,
         token,
         token_name,
@@ -110,9 +110,9 @@ fn existing_file(ctx: &Ctx, text: &Text, field: &str) -> Result<PathBuf, ConfigE
 pub(crate) fn webhook(
     ctx: &Ctx,
     raw: &RawWebhook,
-    admin: Option<&AdminConfig>,
-) -> Result<WebhookConfig, ConfigError> {
-    let d = WebhookConfig::default();
+    admin: Option<&AdminApi>,
+) -> Result<WebhookSettings, ConfigError> {
+    let d = WebhookSettings::default();
     // Default on, but only where the admin API runs; asking for it
     // explicitly without the admin API is a mistake worth reporting.
     let enabled = match (&raw.enabled, admin) {
@@ -186,7 +186,7 @@ pub(crate) fn webhook(
             ),
         });
     }
-    Ok(WebhookConfig {
+    Ok(WebhookSettings {
         enabled,
         dry_run: raw.dry_run.unwrap_or(d.dry_run),
         budget: u32::try_from(budget).unwrap_or(d.budget),

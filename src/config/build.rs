@@ -8,7 +8,7 @@ use super::raw::{Int, RawLog, RawScrape, RawServer, Text};
 use super::values::{self, parse_duration, parse_listen};
 use super::{
     LogConfig, LogFormat, ProbePolicy, ReloadAccess, ScrapeConfig, ScrapeMode, ServerConfig,
-    DEFAULT_LISTEN_PORT,
+    DEFAULT_LISTEN_PORT, DEFAULT_REFRESH_INTERVAL,
 };
 use crate::secret::Secret;
 use std::ops::{Range, RangeInclusive};
@@ -314,7 +314,7 @@ pub(crate) fn scrape(ctx: &Ctx, raw: &RawScrape) -> Result<ScrapeConfig, ConfigE
     let refresh_interval = ctx.duration(
         &raw.refresh_interval,
         "scrape.refresh_interval",
-        d.refresh_interval,
+        DEFAULT_REFRESH_INTERVAL,
     )?;
     let positive = [
         (&raw.timeout, "scrape.timeout", timeout),
@@ -367,7 +367,12 @@ pub(crate) fn scrape(ctx: &Ctx, raw: &RawScrape) -> Result<ScrapeConfig, ConfigE
         "scrape.mode",
         &[
             ("live", ScrapeMode::Live),
-            ("background", ScrapeMode::Background),
+            (
+                "background",
+                ScrapeMode::Background {
+                    interval: refresh_interval,
+                },
+            ),
         ],
         ScrapeMode::Live,
     )?;
@@ -380,7 +385,6 @@ pub(crate) fn scrape(ctx: &Ctx, raw: &RawScrape) -> Result<ScrapeConfig, ConfigE
         max_reply_bytes: usize::try_from(max_reply_bytes).unwrap_or(d.max_reply_bytes),
         info_refresh,
         mode,
-        refresh_interval,
         read_retries: u32::try_from(read_retries).unwrap_or(d.read_retries),
         min_age,
     })

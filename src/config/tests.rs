@@ -131,8 +131,12 @@ fn full_example_parses_to_the_expected_values() {
     assert_eq!(s.command_timeout, Duration::from_secs(5));
     assert_eq!(s.max_reply_bytes, 2 * 1024 * 1024);
     assert_eq!(s.info_refresh, Duration::from_secs(900));
-    assert_eq!(s.mode, ScrapeMode::Background);
-    assert_eq!(s.refresh_interval, Duration::from_secs(60));
+    assert_eq!(
+        s.mode,
+        ScrapeMode::Background {
+            interval: Duration::from_secs(60)
+        }
+    );
     assert_eq!(s.read_retries, 2);
     assert_eq!(s.min_age, Duration::ZERO);
 
@@ -211,7 +215,7 @@ fn minimal_config_gets_every_default() {
     assert_eq!(config.admin, None);
     assert_eq!(
         config.webhook,
-        WebhookConfig::default(),
+        WebhookSettings::default(),
         "webhook off without admin"
     );
     assert!(!config.webhook.enabled);

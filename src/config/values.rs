@@ -14,10 +14,6 @@ use std::time::Duration;
 /// small enough that `Instant + duration` can never overflow.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// A secret file larger than this is certainly not a password or a token
-/// (and may be a device such as `/dev/zero` that never ends).
-const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
-
 /// Parses `"500ms"`, `"10s"`, `"1m30s"`, `"1h 30m"`, `"2d"`: integer
 /// amounts, each with a unit (`ms`, `s`, `m`, `h`, `d`).
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -105,23 +101,15 @@ pub(crate) fn is_command_name(name: &str) -> bool {
 /// Reads a secret from a file that must exist, be a regular file of sane
 /// size and hold a non-empty value (one trailing newline is trimmed).
 pub(crate) fn read_secret_file(path: &Path) -> Result<Secret, String> {
+    use crate::files::FileError;
     let shown = path.display();
-    let metadata =
-        std::fs::metadata(path).map_err(|e| format!("cannot read secret file {shown}: {e}"))?;
-    if !metadata.is_file() {
-        return Err(format!("secret file {shown} is not a regular file"));
-    }
-    if metadata.len() > MAX_SECRET_FILE_BYTES {
-        return Err(format!(
-            "secret file {shown} is larger than {MAX_SECRET_FILE_BYTES} bytes"
-        ));
-    }
-    let secret =
-        Secret::from_file(path).map_err(|e| format!("cannot read secret file {shown}: {e}"))?;
-    if secret.expose().trim().is_empty() {
-        return Err(format!("secret file {shown} is empty"));
-    }
-    Ok(secret)
+    crate::files::read_secret(path).map_err(|e| match e {
+        FileError::Io(_) | FileError::NotUtf8 => format!("cannot read secret file {shown}: {e}"),
+        FileError::NotRegular | FileError::TooLarge { .. } => {
+            format!("secret file {shown} is {e}")
+        }
+        FileError::Empty => format!("secret file {shown} is empty"),
+    })
 }
 
 /// Reads a secret from an environment variable that must be set and

@@ -4,10 +4,11 @@
 
 use super::server::{respond, respond_stream, text, Body};
 use super::share::Served;
-use super::state::{AppState, FleetKey, ProbeKey, ScrapeMode};
+use super::state::{AppState, FleetKey, ProbeKey};
 use crate::client::ApiChoice;
 use crate::collector::render::{capacity_hint, render_miners, ExpositionWriter, MetricType};
 use crate::collector::MinerTarget;
+use crate::settings::ScrapeMode;
 use crate::transport::MinerAddr;
 use hyper::{HeaderMap, Response, StatusCode};
 use std::sync::Arc;

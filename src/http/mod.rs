@@ -11,9 +11,9 @@ pub mod tls;
 pub mod web;
 mod write_timeout;
 
-pub use state::{AppState, ScrapeMode, ScrapeSettings};
+pub use state::AppState;
 
-use crate::config::ReloadAccess;
+use crate::settings::ReloadAccess;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use server::{text, Body, Router};

@@ -5,45 +5,13 @@
 
 use super::share::Share;
 use crate::collector::{Collector, FleetSnapshot, MinerSnapshot, MinerTarget};
-use crate::config::{ProbePolicy, ReloadAccess};
 use crate::http::server::BoxFuture;
+use crate::settings::{ProbePolicy, ReloadAccess, ScrapeMode, ScrapeSettings};
 use crate::telemetry::Telemetry;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScrapeMode {
-    /// Every `/metrics` request scrapes the fleet.
-    Live,
-    /// A background task scrapes every `interval`; `/metrics` serves the
-    /// last complete snapshot.
-    Background { interval: Duration },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScrapeSettings {
-    /// Deadline when Prometheus sends no scrape-timeout header.
-    pub default_timeout: Duration,
-    /// Subtracted from Prometheus's timeout so the answer arrives in time.
-    pub timeout_margin: Duration,
-    pub mode: ScrapeMode,
-    /// A fleet (or `/probe`) result younger than this is served again
-    /// instead of scraping the miners again; zero turns reuse off.
-    pub min_age: Duration,
-}
-
-impl Default for ScrapeSettings {
-    fn default() -> Self {
-        ScrapeSettings {
-            default_timeout: Duration::from_secs(10),
-            timeout_margin: Duration::from_millis(500),
-            mode: ScrapeMode::Live,
-            min_age: crate::config::DEFAULT_MIN_AGE,
-        }
-    }
-}
 
 /// The fleet scrape's key: the target list it scrapes, by identity (a
 /// reload makes a new list, whose requests do not share the old one's).

@@ -12,7 +12,8 @@
 //! without a restart; a renewal that does not load keeps the previous pair
 //! and logs one warning per change. Errors never quote file contents.
 
-use crate::config::{read_capped, CappedReadError, TlsConfig};
+use crate::files::{read_capped, FileError};
+use crate::settings::TlsFiles;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ pub use tokio_rustls::TlsAcceptor;
 const MAX_PEM_BYTES: u64 = 1024 * 1024;
 
 /// A TLS acceptor for `config`, or an error that names the bad file.
-pub fn acceptor(config: &TlsConfig) -> std::io::Result<TlsAcceptor> {
+pub fn acceptor(config: &TlsFiles) -> std::io::Result<TlsAcceptor> {
     let resolver = ReloadingCert::load(&config.cert_file, &config.key_file).map_err(invalid)?;
     let mut server = ServerConfig::builder_with_provider(Arc::new(provider::default_provider()))
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -163,8 +164,9 @@ pub(crate) fn certificates(pem: &[u8], name: &str) -> Result<Vec<CertificateDer<
 
 pub(crate) fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
     read_capped(path, MAX_PEM_BYTES).map_err(|e| match e {
-        CappedReadError::Io(e) => format!("{}: {}", path.display(), e.kind()),
-        CappedReadError::TooLarge => format!("{}: over {MAX_PEM_BYTES} bytes", path.display()),
+        FileError::Io(e) => format!("{}: {}", path.display(), e.kind()),
+        FileError::TooLarge { .. } => format!("{}: over {MAX_PEM_BYTES} bytes", path.display()),
+        other => format!("{}: {other}", path.display()),
     })
 }
 
@@ -199,7 +201,7 @@ mod tests {
     fn a_matching_pair_loads_and_debug_shows_no_key() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (cert, key) = self_signed();
-        let config = TlsConfig {
+        let config = TlsFiles {
             cert_file: write(dir.path(), "cert.pem", &cert),
             key_file: write(dir.path(), "key.pem", &key),
         };
@@ -244,7 +246,7 @@ mod tests {
             (cert_path.clone(), dir.path().join("absent"), "not found"),
         ];
         for (cert_file, key_file, want) in cases {
-            let config = TlsConfig {
+            let config = TlsFiles {
                 cert_file,
                 key_file,
             };

@@ -121,7 +121,7 @@ pub async fn run_until(
 /// Translates the options into a fleet configuration.
 pub fn fleet_config(args: &SimulateArgs) -> Result<FleetConfig, CliError> {
     let password = match &args.password_file {
-        Some(path) => Secret::from_file(path)
+        Some(path) => crate::files::read_secret(path)
             .map_err(|e| format!("reading password file {}: {e}", path.display()))?,
         None => std::env::var(PASSWORD_ENV)
             .ok()

@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use whatsminer_exporter::exporter::{Exporter, Settings};
+use whatsminer_exporter::exporter::Exporter;
+use whatsminer_exporter::settings::Settings;
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig, MinerHandle};
 
 pub const TOKEN: &str = "test-admin-token-0123456789";
@@ -131,7 +132,7 @@ impl Harness {
         let config =
             whatsminer_exporter::config::from_str(&toml, &dir.path().join("exporter.toml"))
                 .unwrap_or_else(|e| panic!("config: {e}\n{toml}"));
-        let mut settings = Settings::from_config(&config);
+        let mut settings = config.settings();
         if let Some(admin) = settings.admin.as_mut() {
             admin.retry_backoff = Duration::from_millis(20);
             if let Some(timeout) = setup.body_timeout {

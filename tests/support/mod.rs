@@ -23,8 +23,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use whatsminer_exporter::client::ApiChoice;
 use whatsminer_exporter::collector::{CollectorConfig, MinerTarget};
-use whatsminer_exporter::exporter::{Exporter, Settings};
-use whatsminer_exporter::http::ScrapeSettings;
+use whatsminer_exporter::exporter::Exporter;
+use whatsminer_exporter::settings::{ScrapeSettings, Settings};
 use whatsminer_exporter::sim::{Fleet, FleetConfig};
 use whatsminer_exporter::transport::MinerAddr;
 

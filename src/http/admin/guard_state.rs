@@ -15,7 +15,7 @@
 //! not stored: a re-sent alert for a miner the webhook powered off is
 //! stopped by the power marks, and any other by the miner's own status.
 
-use crate::config::{read_capped, CappedReadError};
+use crate::files::{read_capped, FileError};
 use crate::transport::MinerAddr;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Write};
@@ -156,13 +156,11 @@ pub fn load(
     };
     let bytes = match read_capped(path, MAX_FILE_BYTES) {
         Ok(bytes) => bytes,
-        Err(CappedReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(CappedReadError::Io(e)) => {
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(FileError::Io(e)) => {
             return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display())))
         }
-        Err(CappedReadError::TooLarge) => {
-            return Err(invalid(format!("larger than {MAX_FILE_BYTES} bytes")))
-        }
+        Err(e) => return Err(invalid(e.to_string())),
     };
     let stored: StoredGuards = serde_json::from_slice(&bytes)
         .map_err(|e| invalid(format!("not a webhook state file ({e})")))?;

@@ -4,39 +4,12 @@
 
 use crate::client::types::MinerStatus;
 use crate::client::SessionPool;
-use crate::client::{Api, ApiChoice, Backends, Client};
-use crate::config::MinerEntry;
+use crate::client::{Api, Backends, Client};
 use crate::error::MinerError;
-use crate::secret::Secret;
+use crate::settings::AdminMiner;
 use crate::transport::MinerAddr;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-
-/// A miner as the admin API knows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AdminMiner {
-    /// The `miner` label value: the configured name, else `host:port`.
-    pub name: String,
-    pub addr: MinerAddr,
-    /// The admin password (the miner's own, else `[defaults]`).
-    pub password: Option<Secret>,
-    pub protocol: ApiChoice,
-}
-
-impl AdminMiner {
-    pub fn from_entry(entry: &MinerEntry) -> Self {
-        AdminMiner {
-            name: entry
-                .name
-                .clone()
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| entry.addr.to_string()),
-            addr: entry.addr.clone(),
-            password: entry.password.clone(),
-            protocol: entry.protocol,
-        }
-    }
-}
 
 /// Why a command could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +165,7 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::ApiChoice;
     use crate::error::ErrorKind;
 
     fn miner(name: &str, addr: &str) -> AdminMiner {

@@ -22,62 +22,18 @@ pub mod payload;
 mod webhook;
 
 pub use audit::redacted as redacted_params;
-pub use miners::{AdminMiner, Directory, ExecError};
+pub use miners::{Directory, ExecError};
 
-use crate::client::{Client, ClientConfig};
-use crate::config::{Config, TlsConfig, WebhookConfig};
+use crate::client::Client;
 use crate::http::server::{respond, text, Body, Router};
 use crate::http::AppState;
-use crate::secret::Secret;
+use crate::settings::{AdminMiner, AdminSettings};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// How the admin listener runs, resolved from `[admin]` and `[webhook]`.
-#[derive(Debug, Clone)]
-pub struct AdminSettings {
-    pub listen: SocketAddr,
-    /// The bearer token clients must send.
-    pub token: Secret,
-    /// Who holds the token, for the audit log.
-    pub token_name: String,
-    /// Commands that may be sent.
-    pub allow: Vec<String>,
-    /// PEM certificate chain and key: the admin API is then HTTPS only.
-    pub tls: Option<TlsConfig>,
-    pub max_body_bytes: usize,
-    /// A client slower than this to send its body gets 408.
-    pub body_timeout: Duration,
-    pub miners: Vec<AdminMiner>,
-    pub webhook: WebhookConfig,
-    /// How miners are reached (timeouts, reply limit).
-    pub client: ClientConfig,
-    /// Pause before the first webhook retry; doubled on each next one.
-    pub retry_backoff: Duration,
-}
-
-impl AdminSettings {
-    /// `None` unless the configuration enables the admin API.
-    pub fn from_config(config: &Config, client: ClientConfig) -> Option<AdminSettings> {
-        let admin = config.admin.as_ref()?;
-        Some(AdminSettings {
-            listen: admin.listen,
-            token: admin.token.clone(),
-            token_name: admin.token_name.clone(),
-            allow: admin.allow.clone(),
-            tls: admin.tls.clone(),
-            max_body_bytes: admin.max_body_bytes,
-            body_timeout: Duration::from_secs(10),
-            miners: config.miners.iter().map(AdminMiner::from_entry).collect(),
-            webhook: config.webhook.clone(),
-            client,
-            retry_backoff: Duration::from_secs(1),
-        })
-    }
-}
 
 /// The admin API's shared state.
 pub struct AdminState {
@@ -123,10 +79,10 @@ impl AdminState {
         );
         let state = Arc::new(AdminState {
             app,
-            token: auth::TokenCheck::new(&settings.token),
-            token_name: settings.token_name.clone(),
-            allow: settings.allow.clone(),
-            max_body_bytes: settings.max_body_bytes,
+            token: auth::TokenCheck::new(&settings.api.token),
+            token_name: settings.api.token_name.clone(),
+            allow: settings.api.allow.clone(),
+            max_body_bytes: settings.api.max_body_bytes,
             body_timeout: settings.body_timeout,
             directory: RwLock::new(Arc::new(Directory::new(settings.miners.clone()))),
             sessions,
@@ -143,7 +99,7 @@ impl AdminState {
 
     /// The API a miner's writes go through: as configured, or for `auto`
     /// the one the collector detected.
-    fn api_for(&self, miner: &miners::AdminMiner) -> Result<crate::client::Api, ExecError> {
+    fn api_for(&self, miner: &AdminMiner) -> Result<crate::client::Api, ExecError> {
         miner
             .protocol
             .fixed()

@@ -14,8 +14,8 @@ use super::guard_state::{self, Clocks, StoredGuards};
 use super::guards::{Budget, Claim, Dedupe, PowerMark, PowerMarks};
 use super::payload::{Alert, AlertStatus, Notification};
 use super::{json, json_error, AdminMiner, AdminState, Directory, ExecError};
-use crate::config::WebhookConfig;
 use crate::http::server::{read_body, Body};
+use crate::settings::WebhookSettings;
 use crate::transport::MinerAddr;
 use hyper::body::Incoming;
 use hyper::{Response, StatusCode};
@@ -37,7 +37,7 @@ const MAX_CONCURRENT_ACTIONS: usize = 32;
 /// The webhook's settings and memory.
 #[derive(Debug)]
 pub struct Webhook {
-    config: WebhookConfig,
+    config: WebhookSettings,
     retry_backoff: Duration,
     guards: Mutex<Guards>,
     slots: Arc<Semaphore>,
@@ -56,7 +56,7 @@ impl Webhook {
     /// Fails when `config.state_file` exists but cannot be read: starting
     /// with an empty budget is what the file is there to prevent.
     pub fn new(
-        config: WebhookConfig,
+        config: WebhookSettings,
         retry_backoff: Duration,
         state_write_failures: prometheus::IntCounter,
     ) -> std::io::Result<Self> {
