@@ -15,6 +15,7 @@ pub mod exporter;
 pub mod files;
 pub mod http;
 pub mod memory;
+pub mod process;
 pub mod protocol;
 pub mod secret;
 pub mod settings;

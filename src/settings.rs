@@ -124,7 +124,7 @@ pub struct ProbePolicy {
 /// The ports a `probe_networks` address may be probed on by default: the
 /// miner APIs (v2, v3).
 pub const DEFAULT_PROBE_PORTS: [u16; 2] = [
-    crate::protocol::codes::DEFAULT_PORT,
+    crate::transport::DEFAULT_PORT,
     crate::protocol::v3::DEFAULT_PORT,
 ];
 

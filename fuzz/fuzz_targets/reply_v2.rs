@@ -52,8 +52,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, data)) = data.split_first() else {
         return;
     };
-    let plain = reply::plain_bytes(data);
-    assert_eq!(reply::plain_bytes(plain), plain);
+    let plain = whatsminer_exporter::transport::clean_reply(data);
+    assert_eq!(whatsminer_exporter::transport::clean_reply(plain), plain);
     match which % 12 {
         0 => typed::<Summary>(data),
         1 => typed::<Devs>(data),

@@ -20,7 +20,6 @@ mod render;
 pub mod report;
 mod scale;
 
-pub use procs::raise_nofile_limit;
 pub use report::Report;
 
 use crate::secret::Secret;
@@ -165,7 +164,7 @@ impl Drop for WorkDir {
 /// so run it on the thread that lives as long as the benchmark (the
 /// parent-death signal follows the spawning thread).
 pub async fn run_bench(args: &BenchArgs) -> Result<Report, BenchError> {
-    let nofile = raise_nofile_limit();
+    let nofile = crate::process::raise_nofile_limit();
     let machine = procs::Machine::describe(nofile);
     if procs::cpu_time(std::process::id()).is_none() {
         return Err(BenchError::new(
@@ -255,7 +254,7 @@ fn write_output(path: &std::path::Path, text: &str) -> Result<(), BenchError> {
 /// The `bench` subcommand: runs, prints the table, writes JSON/Markdown.
 /// Ctrl-C stops it and still kills the child processes.
 pub async fn run(args: BenchArgs) -> u8 {
-    use crate::cli::exit;
+    use crate::process::exit;
     let args = match args.resolve() {
         Ok(a) => a,
         Err(e) => {

@@ -1,8 +1,7 @@
 //! The benchmark's child processes and what the kernel tells about them:
 //! a guard that kills its child on drop (and a parent-death signal, so a
 //! killed benchmark leaves no orphan), CPU time from the kernel's process
-//! and thread CPU clocks, memory from `/proc`, the open-files limit, and a
-//! description of the machine.
+//! and thread CPU clocks, memory from `/proc`, and a description of the machine.
 
 use super::BenchError;
 use std::fs::File;
@@ -216,40 +215,6 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Raises the soft open-files limit to the hard limit: a fleet of 5,000
-/// miners needs more than the usual 1,024 descriptors. Returns the new
-/// soft limit, or `None` if it could not be read.
-#[cfg(unix)]
-pub fn raise_nofile_limit() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we own.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return None;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                limit = raised;
-            }
-        }
-    }
-    // rlim_t is u64 on Linux but not on every unix.
-    #[allow(clippy::unnecessary_cast)]
-    Some(limit.rlim_cur as u64)
-}
-
-#[cfg(not(unix))]
-pub fn raise_nofile_limit() -> Option<u64> {
-    None
-}
-
 /// The machine the figures come from.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Machine {
@@ -315,12 +280,5 @@ mod tests {
         let resident = rss(pid).expect("rss");
         assert!(resident > 1024 * 1024);
         assert!(peak_rss(pid).expect("peak rss") >= resident);
-    }
-
-    #[test]
-    fn nofile_limit_is_at_least_the_usual_default() {
-        if cfg!(unix) {
-            assert!(raise_nofile_limit().expect("limit") >= 256);
-        }
     }
 }

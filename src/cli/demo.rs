@@ -1,10 +1,10 @@
 //! `demo`: a simulated fleet and the exporter in one process, on loopback,
 //! until Ctrl-C. The README's first command.
 
-use super::exit;
 use crate::client::ApiChoice;
 use crate::collector::MinerTarget;
 use crate::exporter::Exporter;
+use crate::process::exit;
 use crate::sim::{Bind, Fault, Fleet, FleetConfig};
 use crate::transport::MinerAddr;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -44,7 +44,7 @@ pub async fn demo(args: DemoArgs) -> u8 {
         },
         None => Bind::LoopbackRange {
             base: args.base,
-            port: crate::protocol::codes::DEFAULT_PORT,
+            port: crate::transport::DEFAULT_PORT,
         },
     };
     if !args.no_faults && args.miners >= 3 {

@@ -1,7 +1,7 @@
 //! `healthcheck`: a dependency-free HTTP GET for container health checks
 //! (the final image has no curl). Exit 0 on a 2xx answer.
 
-use super::exit;
+use crate::process::exit;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

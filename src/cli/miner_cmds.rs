@@ -1,16 +1,16 @@
 //! `query` and `exec`: one command on one miner, reply as pretty JSON on
-//! stdout, a one-line error on stderr and an exit code from [`super::exit`].
+//! stdout, a one-line error on stderr and an exit code from [`crate::process::exit`].
 //!
 //! `--protocol` picks the API: v2 (the default), v3, or auto (detected as
 //! the exporter does). On v3, reads take v3 names (`get.miner.status`);
 //! `exec` takes a v3 `set.*` name or a v2 writeable name, mapped as the
 //! admin endpoint maps it ([`crate::client::write::v3_equivalent`]).
 
-use super::exit;
 use crate::client::backend::{QueryError, QueryReply};
 use crate::client::detect::DetectConfig;
 use crate::client::{ApiChoice, Backend, Backends, Client, ClientConfig, ProtocolDetector};
 use crate::error::{ErrorKind, MinerError};
+use crate::process::exit;
 use crate::protocol::codes::WRITE_COMMANDS;
 use crate::protocol::v3::request::is_write as is_v3_write;
 use crate::secret::Secret;

@@ -8,6 +8,7 @@ pub mod logging;
 mod miner_cmds;
 mod serve;
 
+use crate::process::exit;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -37,22 +38,6 @@ enum Command {
     Bench(crate::bench::BenchArgs),
 }
 
-/// Exit codes a shell script can act on.
-pub mod exit {
-    /// Success.
-    pub const OK: u8 = 0;
-    /// Anything not covered below.
-    pub const FAILURE: u8 = 1;
-    /// Bad arguments or configuration (clap also uses 2).
-    pub const USAGE: u8 = 2;
-    /// The miner could not be reached or did not answer in time.
-    pub const UNREACHABLE: u8 = 3;
-    /// The miner answered, with an error or a reply we could not read.
-    pub const MINER_ERROR: u8 = 4;
-    /// Authentication: wrong password, token refused, write API disabled.
-    pub const AUTH: u8 = 5;
-}
-
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
     // Before any thread exists: see `memory` for why.
@@ -73,14 +58,14 @@ pub fn main() -> ExitCode {
             Command::Query(args) => miner_cmds::query(args).await,
             Command::Exec(args) => miner_cmds::exec(args).await,
             Command::Serve(args) => {
-                crate::bench::raise_nofile_limit();
+                crate::process::raise_nofile_limit();
                 serve::serve(args).await
             }
             Command::Demo(args) => demo::demo(args).await,
             Command::Healthcheck(args) => healthcheck::healthcheck(args).await,
             Command::Bench(args) => crate::bench::run(args).await,
             Command::Simulate(args) => {
-                crate::bench::raise_nofile_limit();
+                crate::process::raise_nofile_limit();
                 init_logging("info", false);
                 match crate::sim::run_simulate(args).await {
                     Ok(()) => exit::OK,

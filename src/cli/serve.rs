@@ -1,9 +1,9 @@
 //! `serve`: load the config, start the exporter, reload on SIGHUP or
 //! `POST /-/reload`, shut down gracefully on SIGTERM or Ctrl-C.
 
-use super::exit;
 use crate::config::{self, Config};
 use crate::exporter::Exporter;
+use crate::process::exit;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

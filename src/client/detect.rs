@@ -37,10 +37,9 @@ use super::api::Api;
 use super::v3::{V3Client, DEVICE_INFO};
 use super::Client;
 use crate::error::{ErrorKind, MinerError};
-use crate::protocol::codes::DEFAULT_PORT as V2_PORT;
 use crate::protocol::v3::request::device_info_request;
 use crate::protocol::v3::{DeviceInfoSection, DEFAULT_PORT as V3_PORT};
-use crate::transport::MinerAddr;
+use crate::transport::{MinerAddr, DEFAULT_PORT as V2_PORT};
 
 /// The v3 address of a configured address: port 4028 becomes 4433, any
 /// other port is kept (see the module doc).

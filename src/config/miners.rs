@@ -10,9 +10,8 @@ use super::targets::{self, FileTarget};
 use super::MinerEntry;
 use crate::client::ApiChoice;
 use crate::collector::target::is_valid_extra_label;
-use crate::protocol::codes::DEFAULT_PORT;
 use crate::secret::Secret;
-use crate::transport::MinerAddr;
+use crate::transport::{MinerAddr, DEFAULT_PORT};
 use std::collections::{BTreeMap, HashMap};
 
 /// Longest miner name or label value accepted.

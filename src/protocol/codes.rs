@@ -33,8 +33,6 @@ pub const WRITE_DISABLED_MSG: &str = "can't access write cmd";
 /// The text of a write command the miner could not decrypt.
 pub const ENC_JSON_LOAD_ERR_MSG: &str = "enc json load err";
 
-/// Default TCP port of the v2 API.
-pub const DEFAULT_PORT: u16 = 4028;
 /// A token is valid for 30 minutes.
 pub const TOKEN_LIFETIME_SECS: u64 = 30 * 60;
 

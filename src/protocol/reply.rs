@@ -21,23 +21,17 @@ use serde_json::{Map, Value};
 
 use crate::error::{truncate_for_log, ErrorKind};
 use crate::protocol::{codes, repair};
+use crate::transport::clean_reply;
 
 /// Longest miner message kept in an error (characters).
 const MAX_MESSAGE_CHARS: usize = 120;
-
-/// Cuts a raw reply at its first NUL byte and trims ASCII whitespace on both
-/// ends. Cheap and idempotent, so parsers apply it defensively.
-pub fn plain_bytes(raw: &[u8]) -> &[u8] {
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    raw[..end].trim_ascii()
-}
 
 /// Parses a reply (bytes already cut at the first NUL and trimmed) into a
 /// JSON value. Replies with a known firmware defect are repaired (and the
 /// repair counted, see [`repair::counted`]). The error names the kind and position of the fault, never the
 /// reply's content.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ErrorKind> {
-    let bytes = plain_bytes(bytes);
+    let bytes = clean_reply(bytes);
     if bytes.is_empty() {
         return Err(ErrorKind::NotJson("empty reply".into()));
     }
@@ -218,13 +212,6 @@ mod tests {
 
     fn status_of(text: &str) -> Result<(), ErrorKind> {
         check_status(&parse_json(text.as_bytes())?)
-    }
-
-    #[test]
-    fn plain_bytes_cuts_at_nul_and_trims() {
-        assert_eq!(plain_bytes(b"  {\"a\":1}\n\0garbage"), b"{\"a\":1}");
-        assert_eq!(plain_bytes(b"\0{}"), b"");
-        assert_eq!(plain_bytes(b""), b"");
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! never touches the resolver.
 
 use crate::error::ErrorKind;
-use crate::protocol::codes::DEFAULT_PORT;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+
+/// API v2's TCP port: the port of a bare host.
+pub const DEFAULT_PORT: u16 = 4028;
 
 /// A miner's `host:port`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

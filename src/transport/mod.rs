@@ -7,7 +7,7 @@
 mod address;
 pub mod v3;
 
-pub use address::MinerAddr;
+pub use address::{MinerAddr, DEFAULT_PORT};
 
 use crate::error::ErrorKind;
 use std::io;
@@ -129,7 +129,8 @@ async fn send_and_read(
     }
 }
 
-/// Cuts at the first NUL and trims ASCII whitespace on both ends.
+/// Cuts at the first NUL and trims ASCII whitespace on both ends. Cheap and
+/// idempotent, so parsers above apply it again defensively.
 pub fn clean_reply(raw: &[u8]) -> &[u8] {
     let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
     raw[..end].trim_ascii()

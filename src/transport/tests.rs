@@ -142,6 +142,8 @@ fn clean_reply_edge_cases() {
     assert_eq!(clean_reply(b""), b"");
     assert_eq!(clean_reply(b"\0abc"), b"");
     assert_eq!(clean_reply(b" \t{}\r\n"), b"{}");
+    assert_eq!(clean_reply(b"  {\"a\":1}\n\0garbage"), b"{\"a\":1}");
+    assert_eq!(clean_reply(b"\0{}"), b"");
 }
 
 #[test]

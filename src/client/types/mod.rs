@@ -148,7 +148,7 @@ fn parse_single<T: DeserializeOwned>(
     bytes: &[u8],
     list_key: Option<&'static str>,
 ) -> Result<T, ErrorKind> {
-    let bytes = reply::plain_bytes(bytes);
+    let bytes = crate::transport::clean_reply(bytes);
     let Ok(envelope) = parse_envelope::<FirstObject<T>, T>(bytes, list_key) else {
         return parse_single_slow(bytes, list_key);
     };
@@ -178,7 +178,7 @@ fn parse_list<T: DeserializeOwned>(
     bytes: &[u8],
     list_key: &'static str,
 ) -> Result<Vec<T>, ErrorKind> {
-    let bytes = reply::plain_bytes(bytes);
+    let bytes = crate::transport::clean_reply(bytes);
     let Ok(envelope) = parse_envelope::<ObjectList<T>, IgnoredAny>(bytes, Some(list_key)) else {
         return parse_list_slow(bytes, list_key);
     };
