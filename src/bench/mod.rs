@@ -8,13 +8,15 @@
 //!
 //! Layout: `procs` (child processes, `/proc`), `http` (a minimal client),
 //! `floor`, `scale` (one fleet size), `render`, `load` (`/probe`, power),
-//! `report` (table, Markdown, JSON). Everything is bounded in count and
+//! `peer` (pyasic on the same fleet, with `--pyasic`), `report` (table,
+//! Markdown, JSON). Everything is bounded in count and
 //! time, and every child is killed when the benchmark ends, even on error
 //! or Ctrl-C.
 
 mod floor;
 mod http;
 mod load;
+mod peer;
 pub mod procs;
 mod render;
 pub mod report;
@@ -65,6 +67,11 @@ pub struct BenchArgs {
     /// Miners powered off and on (the first of the largest fleet).
     #[arg(long, default_value_t = 1000)]
     pub power_miners: usize,
+    /// Also run the peer, pyasic (Python, from scripts/install-test-deps),
+    /// on each fleet: its joined and separate reads, `--runs` scrapes each.
+    /// The fleets then answer in the classic (list) form only.
+    #[arg(long)]
+    pub pyasic: bool,
     /// A CI smoke run: 50 miners, 2 runs, small render/probe/power sets.
     #[arg(long)]
     pub quick: bool,
@@ -116,14 +123,15 @@ impl BenchArgs {
         let sizes: Vec<String> = self.miners.iter().map(ToString::to_string).collect();
         format!(
             "whatsminer-exporter bench --miners {} --runs {} --concurrency {} --render-miners {} \
-             --probe-clients {} --probe-requests {} --power-miners {}",
+             --probe-clients {} --probe-requests {} --power-miners {}{}",
             sizes.join(","),
             self.runs,
             self.concurrency,
             self.render_miners,
             self.probe_clients,
             self.probe_requests,
-            self.power_miners
+            self.power_miners,
+            if self.pyasic { " --pyasic" } else { "" }
         )
     }
 }
@@ -187,6 +195,10 @@ pub async fn run_bench(args: &BenchArgs) -> Result<Report, BenchError> {
         password_file,
         concurrency: args.concurrency,
         runs: args.runs,
+        // pyasic's joined read cannot read a Msg-wrapped summary part (a
+        // TypeError in its reply check): with the peer, every miner
+        // answers in the list form so that pyasic reads all of them.
+        classic_fleet: args.pyasic,
     };
     let mut fleets = Vec::new();
     let (mut probe, mut power) = (None, None);
@@ -196,7 +208,12 @@ pub async fn run_bench(args: &BenchArgs) -> Result<Report, BenchError> {
         eprintln!("fleet of {n}: starting the simulator and the exporter");
         let mut running = scale::start(&ctx, n).await?;
         eprintln!("fleet of {n}: measuring");
-        fleets.push(scale::measure(&ctx, &mut running).await?);
+        let mut figures = scale::measure(&ctx, &mut running).await?;
+        if args.pyasic {
+            eprintln!("fleet of {n}: pyasic, joined and separate reads");
+            figures.peer = Some(peer::run(&ctx, &running).await?);
+        }
+        fleets.push(figures);
         if n == largest && !last_is_done {
             last_is_done = true;
             eprintln!("fleet of {n}: /probe load");

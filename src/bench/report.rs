@@ -3,6 +3,7 @@
 //! against its target.
 
 use super::load::{PowerFigures, ProbeFigures};
+use super::peer::PeerFigures;
 use super::procs::Machine;
 use super::render::{CommandCounts, RenderFigures};
 use serde::Serialize;
@@ -60,6 +61,8 @@ pub struct FleetFigures {
     /// exporter / floor, pair by pair.
     pub wall_ratio: Series,
     pub cpu_ratio: Series,
+    /// pyasic on the same fleet (`--pyasic`).
+    pub peer: Option<PeerFigures>,
 }
 
 /// Everything one benchmark run measured.
@@ -163,6 +166,29 @@ fn extra_lines(report: &Report) -> Vec<String> {
             f.sim_cpu_ms.median,
             f.sim_cpu_floor_ms.median,
             f.exporter_idle_rss_mib
+        ));
+    }
+    for (f, p) in report
+        .fleets
+        .iter()
+        .filter_map(|f| Some((f, f.peer.as_ref()?)))
+    {
+        let ratio = |us: f64| us / f.exporter_cpu_us_per_miner.max(1e-9);
+        lines.push(format!(
+            "{} miners, peer pyasic {}: joined reads {:.0} µs CPU per miner-scrape ({:.1}× the exporter; \
+             {:.0} ms wall), separate reads {:.0} µs ({:.1}×; {:.0} ms wall); fewest miners read \
+             {} joined, {} separate; simulator CPU {:.0} ms over the peer run",
+            f.miners,
+            p.pyasic,
+            p.joined.cpu_us_per_miner,
+            ratio(p.joined.cpu_us_per_miner),
+            p.joined.wall_ms.median,
+            p.separate.cpu_us_per_miner,
+            ratio(p.separate.cpu_us_per_miner),
+            p.separate.wall_ms.median,
+            p.joined.ok_min,
+            p.separate.ok_min,
+            p.sim_cpu_ms
         ));
     }
     if let Some(p) = &report.probe {

@@ -28,6 +28,8 @@ pub struct Context {
     pub password_file: PathBuf,
     pub concurrency: usize,
     pub runs: usize,
+    /// Every simulated miner answers in the classic (list) form.
+    pub classic_fleet: bool,
 }
 
 /// A simulated fleet and an exporter scraping it, each its own process.
@@ -46,6 +48,11 @@ pub async fn start(ctx: &Context, n: usize) -> Result<Running, BenchError> {
     let dir = ctx.dir.join(format!("fleet-{n}"));
     std::fs::create_dir_all(&dir).map_err(|e| BenchError::io(&dir, e))?;
     let targets = dir.join("targets.txt");
+    let flavour: &[&str] = if ctx.classic_fleet {
+        &["--flavour", "classic"]
+    } else {
+        &[]
+    };
     let sim_args = [
         "simulate",
         "--miners",
@@ -59,6 +66,10 @@ pub async fn start(ctx: &Context, n: usize) -> Result<Running, BenchError> {
         &path_arg(&ctx.password_file),
     ]
     .map(String::from);
+    let sim_args: Vec<String> = sim_args
+        .into_iter()
+        .chain(flavour.iter().map(|s| s.to_string()))
+        .collect();
     let mut sim = ChildGuard::spawn("simulator", &ctx.exe, &sim_args, dir.join("simulator.log"))?;
     let limit = Duration::from_secs(60) + Duration::from_millis(10 * n as u64);
     let miners = wait_for(&mut sim, "simulated fleet", limit, || async {
@@ -255,6 +266,7 @@ pub async fn measure(ctx: &Context, fleet: &mut Running) -> Result<FleetFigures,
         sim_cpu_floor_ms: Series::new(sim_cpu_floor),
         wall_ratio: Series::new(wall_ratio),
         cpu_ratio: Series::new(cpu_ratio),
+        peer: None,
     })
 }
 
