@@ -159,7 +159,7 @@ async fn writes_one_audit_line_per_action_without_secrets() {
         !text.contains("hunter2") && !text.contains("t0k"),
         "secret logged"
     );
-    assert!(h.miner(0).snapshot().led_manual);
+    assert!(h.miner(0).readings().led_manual);
 
     // A refusal is audited too.
     let r = h.command("sim-0", "factory_reset", "").await;

@@ -230,7 +230,7 @@ async fn valid_json_of_the_wrong_shape_is_unexpected_shape() {
 async fn numbers_as_strings_are_read_with_their_values() {
     let (fleet, scraped) = scrape_with(Fault::NumbersAsStrings).await;
     scraped.assert_faulty_up();
-    let truth = fleet.miner(FAULTY).expect("miner").snapshot();
+    let truth = fleet.miner(FAULTY).expect("miner").readings();
     let miner = &scraped.snapshot.miners[FAULTY];
     let summary = miner.summary.as_ref().expect("summary parsed");
     assert_eq!(summary.power_limit, Some(f64::from(truth.power_limit_w)));

@@ -44,7 +44,7 @@ async fn every_read_only_command_parses() {
     let client = Client::default();
     for i in 0..fleet.len() {
         let a = addr(&fleet, i);
-        let sim = fleet.miner(i).unwrap().snapshot();
+        let sim = fleet.miner(i).unwrap().readings();
         let s = client.summary(&a).await.unwrap();
         let mhs = s.mhs_av.expect("MHS av");
         // Values drift between the snapshot and the reply; 10% is plenty.

@@ -134,7 +134,7 @@ async fn probe_serves_one_target_blackbox_style() {
         !body.contains(&fleet.addrs()[0].to_string()),
         "only the probed miner"
     );
-    let sim = fleet.miner(1).unwrap().snapshot();
+    let sim = fleet.miner(1).unwrap().readings();
     let hs = sample(
         &body,
         "whatsminer_board_temperature_celsius",

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use support::exposition::{self, find, value, Sample};
 use support::{http_get, run_tool, sim_name, start_exporter, target, tool};
-use whatsminer_exporter::sim::{Fault, Flavour, Fleet, FleetConfig, MinerSnapshot};
+use whatsminer_exporter::sim::{Fault, Flavour, Fleet, FleetConfig, MinerReadings};
 
 const MINERS: usize = 10;
 const API_DISABLED: usize = 3;
@@ -32,7 +32,7 @@ fn close(actual: f64, expected: f64) -> bool {
     (actual - expected).abs() <= DRIFT * expected.abs().max(1.0)
 }
 
-fn check_miner(samples: &[Sample], name: &str, sim: &MinerSnapshot, problems: &mut Vec<String>) {
+fn check_miner(samples: &[Sample], name: &str, sim: &MinerReadings, problems: &mut Vec<String>) {
     let miner = [("miner", name)];
     let mut expect = |what: &str, ok: Result<bool, String>| match ok {
         Ok(true) => {}
@@ -141,7 +141,7 @@ async fn exposition_passes_promtool_and_matches_the_simulator() {
     let flavours: Vec<Flavour> = fleet
         .miners()
         .iter()
-        .map(|m| m.snapshot().flavour)
+        .map(|m| m.readings().flavour)
         .collect();
     assert!(
         flavours.contains(&Flavour::Classic) && flavours.contains(&Flavour::Wrapped),
@@ -162,7 +162,7 @@ async fn exposition_passes_promtool_and_matches_the_simulator() {
         if miner.index() == API_DISABLED {
             continue;
         }
-        check_miner(&samples, &name, &miner.snapshot(), &mut problems);
+        check_miner(&samples, &name, &miner.readings(), &mut problems);
     }
     let down = sim_name(API_DISABLED);
     let down_labels = [("miner", down.as_str())];
@@ -224,7 +224,7 @@ async fn exposition_passes_promtool_and_matches_the_simulator() {
             check_miner(
                 &samples,
                 &name,
-                &fleet.miners()[index].snapshot(),
+                &fleet.miners()[index].readings(),
                 &mut problems,
             );
             assert!(

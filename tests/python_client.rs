@@ -160,7 +160,7 @@ async fn pyasic_and_the_seed_client_against_every_persona() {
         let (ok, seen) = run_python("pyasic_check.py", addr, &[]).await;
         assert!(ok, "{case}: {seen}");
         let escaped = persona == Some(Persona::Cgminer492) && model == Model::M20S;
-        let snapshot = handle.snapshot();
+        let snapshot = handle.readings();
         if escaped {
             let error = seen["summary"]["error"].as_str().unwrap_or_default();
             assert!(error.contains("Invalid \\escape"), "{case}: {seen}");

@@ -24,7 +24,7 @@ use whatsminer_exporter::client::ClientConfig;
 use whatsminer_exporter::collector::{CollectorConfig, MinerTarget};
 use whatsminer_exporter::exporter::Exporter;
 use whatsminer_exporter::settings::{ScrapeMode, ScrapeSettings, Settings};
-use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig, ServerLimits};
+use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig, MinerLimits};
 use whatsminer_exporter::transport::{Limits, MinerAddr};
 
 fn knob(name: &str, default: u64) -> u64 {
@@ -151,9 +151,9 @@ async fn soak(allocator_tuned: bool) {
     let mix = fault_mix();
     let faulty = miners / 20;
     let mut cfg = FleetConfig::loopback_ephemeral(miners);
-    cfg.limits = ServerLimits {
+    cfg.limits = MinerLimits {
         no_reply_hold: Duration::from_secs(1),
-        ..ServerLimits::default()
+        ..MinerLimits::default()
     };
     // Spread the faulty miners over the fleet: every 20th miner.
     let mut expected: BTreeMap<String, Option<&'static str>> = BTreeMap::new();

@@ -133,7 +133,7 @@ async fn v2_and_v3_miners_give_the_same_families_and_the_simulated_values() {
     }
 
     for (i, families) in per_miner.iter().enumerate() {
-        let sim = fleet.miner(i).expect("miner").snapshot();
+        let sim = fleet.miner(i).expect("miner").readings();
         let hashrate = value(
             families,
             "whatsminer_hashrate_hashes_per_second",
@@ -346,7 +346,7 @@ async fn any_session_drives_both_apis_with_v2_command_names() {
             .exec("set_low_power", &Map::new())
             .await
             .expect("low power");
-        assert_eq!(miner.snapshot().power_mode.name(), "Low");
+        assert_eq!(miner.readings().power_mode.name(), "Low");
     }
     let v3 = Backends::default().get(Api::V3).session(
         &client,
@@ -370,7 +370,7 @@ async fn any_session_drives_both_apis_with_v2_command_names() {
     let urls: Vec<String> = fleet
         .miner(3)
         .expect("miner")
-        .snapshot()
+        .readings()
         .pools
         .iter()
         .map(|p| p.url.clone())

@@ -13,7 +13,7 @@ use super::fault::{parse_scenario, parse_scenario_personas, ScenarioError};
 use super::fleet::{Bind, Fleet, FleetConfig};
 use super::model::{Flavour, Model};
 use super::persona::Persona;
-use super::server::ServerLimits;
+use super::server::MinerLimits;
 use crate::secret::Secret;
 
 /// Errors of the subcommand, already worded for the user.
@@ -197,9 +197,9 @@ pub fn fleet_config(args: &SimulateArgs) -> Result<FleetConfig, CliError> {
         v3_port: args.v3_port,
         personas,
         joins,
-        limits: ServerLimits {
+        limits: MinerLimits {
             reboot_offline: Duration::from_secs(args.reboot_seconds),
-            ..ServerLimits::default()
+            ..MinerLimits::default()
         },
     })
 }

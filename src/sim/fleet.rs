@@ -24,7 +24,7 @@ use super::miner::{MinerSetup, MinerState};
 use super::model::{Flavour, Model};
 use super::noise;
 use super::persona::Persona;
-use super::server::{run_listener, MinerShared, ServerLimits};
+use super::server::{run_listener, MinerLimits, MinerShared};
 use crate::client::Api;
 use crate::secret::Secret;
 
@@ -57,7 +57,7 @@ pub struct FleetConfig {
     pub models: Vec<Model>,
     /// Forces one reply flavour; `None` follows each miner's firmware.
     pub flavour: Option<Flavour>,
-    pub limits: ServerLimits,
+    pub limits: MinerLimits,
     /// Indices of the miners that speak API v3 (2025 firmware; their v2
     /// listener keeps answering in the wrapped form).
     pub v3_miners: Vec<usize>,
@@ -88,7 +88,7 @@ impl FleetConfig {
             faults: Vec::new(),
             models: Vec::new(),
             flavour: None,
-            limits: ServerLimits::default(),
+            limits: MinerLimits::default(),
             v3_miners: Vec::new(),
             v3_port: 0,
             personas: Vec::new(),

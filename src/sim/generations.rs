@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use super::miner::{MinerState, PoolConfig};
 use super::noise::round2;
 use super::persona::{Persona, Shapes};
+use super::readings::{BoardReading, Reading};
 use super::replies::{msg_reply, pct, pool_shares};
-use super::telemetry::{BoardReading, Reading};
 use crate::protocol::codes;
 
 /// MH/s per TH/s: 2025 firmware sends board hash rates in TH/s.

@@ -1,5 +1,5 @@
 //! The test-facing view of one running simulated miner: inject faults,
-//! move its clock, expire its tokens, read a snapshot of its values and
+//! move its clock, expire its tokens, read its current readings and
 //! the counts of commands it received.
 
 use std::collections::BTreeMap;
@@ -25,7 +25,7 @@ pub struct MinerHandle {
 /// The key values of a miner at one instant, as its replies would show
 /// them (unrounded).
 #[derive(Debug, Clone, PartialEq)]
-pub struct MinerSnapshot {
+pub struct MinerReadings {
     pub index: usize,
     pub addr: SocketAddr,
     pub model: Model,
@@ -117,11 +117,11 @@ impl MinerHandle {
         }
     }
 
-    pub fn snapshot(&self) -> MinerSnapshot {
+    pub fn readings(&self) -> MinerReadings {
         let mut state = self.shared.lock();
         let now = state.now();
         state.refresh(now);
-        snapshot_of(&state, self.shared.addr, now)
+        readings_of(&state, self.shared.addr, now)
     }
 
     /// Moves this miner's clock forward: uptime grows, values drift,
@@ -198,11 +198,11 @@ impl MinerHandle {
     }
 }
 
-pub(crate) fn snapshot_of(state: &MinerState, addr: SocketAddr, now: f64) -> MinerSnapshot {
+pub(crate) fn readings_of(state: &MinerState, addr: SocketAddr, now: f64) -> MinerReadings {
     let r = state.reading(now);
     let id = state.identity();
     let s = &state.settings;
-    MinerSnapshot {
+    MinerReadings {
         index: id.index,
         addr,
         model: id.model,

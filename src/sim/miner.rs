@@ -3,7 +3,7 @@
 //!
 //! Nothing runs in the background: every reading is computed lazily from
 //! the time elapsed since the last state change and the miner's seed (see
-//! `telemetry`), and delayed events (an overheating miner switching itself
+//! `readings`), and delayed events (an overheating miner switching itself
 //! off) are applied when the miner is next looked at ([`MinerState::refresh`]).
 
 use std::net::IpAddr;

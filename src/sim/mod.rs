@@ -6,7 +6,7 @@
 //! Layout: `crypto` (miner-side md5-crypt/AES/base64), `model` (models and
 //! firmware), `persona` (firmware generations modelled on real captures,
 //! with `generations` and `joined` for their replies, request keys and
-//! joined reads), `miner` + `telemetry` (lazy state machine), `replies` +
+//! joined reads), `miner` + `readings` (lazy state machine), `replies` +
 //! `dispatch` + `write` + `tokens` (the protocol), `fault` (injectable
 //! faults and scenario files), `server` (TCP), `fleet` (many miners),
 //! `cli` (the `simulate` subcommand), `v3` (API v3 on a second listener
@@ -43,9 +43,9 @@ pub mod miner;
 pub mod model;
 mod noise;
 pub mod persona;
+pub mod readings;
 pub mod replies;
 pub mod server;
-pub mod telemetry;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]
@@ -57,8 +57,8 @@ mod write;
 pub use cli::{run as run_simulate, SimulateArgs};
 pub use fault::{parse_scenario, Fault, ScenarioError};
 pub use fleet::{Bind, Fleet, FleetConfig};
-pub use handle::{MinerHandle, MinerSnapshot};
+pub use handle::{MinerHandle, MinerReadings};
 pub use miner::{MinerState, PoolConfig, PowerMode};
 pub use model::{Flavour, Model};
 pub use persona::Persona;
-pub use server::ServerLimits;
+pub use server::MinerLimits;

@@ -14,7 +14,7 @@ use super::miner::MinerState;
 use super::model::Flavour;
 use super::noise::round2;
 use super::persona::Persona;
-use super::telemetry::Reading;
+use super::readings::Reading;
 use crate::protocol::codes;
 
 /// `{"STATUS":"E","When":..,"Code":..,"Msg":"..","Description":""}`.

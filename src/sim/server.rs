@@ -30,7 +30,7 @@ pub const TRAILING_JUNK: &[u8] = b"\0\0\0\0 \r\n\t \0";
 
 /// Per-miner transport limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerLimits {
+pub struct MinerLimits {
     /// Largest request accepted; a larger one closes the connection.
     pub max_request_bytes: usize,
     /// A connection that sends nothing for this long is closed.
@@ -47,9 +47,9 @@ pub struct ServerLimits {
     pub reboot_offline: Duration,
 }
 
-impl Default for ServerLimits {
+impl Default for MinerLimits {
     fn default() -> Self {
-        ServerLimits {
+        MinerLimits {
             max_request_bytes: 64 * 1024,
             idle_timeout: Duration::from_secs(10),
             max_connections: 8,
@@ -66,7 +66,7 @@ pub(crate) struct MinerShared {
     pub addr: SocketAddr,
     /// The API v3 listener's address, on miners that speak v3.
     pub v3_addr: Option<SocketAddr>,
-    pub limits: ServerLimits,
+    pub limits: MinerLimits,
     state: Mutex<MinerState>,
     /// Wake the v2 and the v3 listener when the fault changes
     /// (ApiDisabled); one each, so a change made while a listener is busy
@@ -97,7 +97,7 @@ impl Drop for OpenConnection {
 }
 
 impl MinerShared {
-    pub fn new(index: usize, addr: SocketAddr, limits: ServerLimits, state: MinerState) -> Self {
+    pub fn new(index: usize, addr: SocketAddr, limits: MinerLimits, state: MinerState) -> Self {
         MinerShared {
             index,
             addr,
@@ -151,7 +151,7 @@ impl MinerShared {
     }
 
     /// Runs one request on the state; when it rebooted the miner, the
-    /// listeners are woken to close for [`ServerLimits::reboot_offline`].
+    /// listeners are woken to close for [`MinerLimits::reboot_offline`].
     pub(crate) fn handle<R>(&self, run: impl FnOnce(&mut MinerState) -> R) -> R {
         let (reply, rebooted) = {
             let mut state = self.lock();
@@ -321,7 +321,7 @@ async fn serve_connection(
 /// Reads one request: until a complete JSON value, EOF, the size cap
 /// (`None`), or the idle timeout (`None`, closed silently as the firmware
 /// does). An empty request is `None` too.
-async fn read_request(stream: &mut TcpStream, limits: &ServerLimits) -> Option<Vec<u8>> {
+async fn read_request(stream: &mut TcpStream, limits: &MinerLimits) -> Option<Vec<u8>> {
     let mut buf = Vec::with_capacity(256);
     let mut chunk = [0u8; 4096];
     // Bound the whole read too, so a byte every few seconds cannot hold a
@@ -369,7 +369,7 @@ async fn deliver(
     stream: &mut TcpStream,
     reply: Vec<u8>,
     fault: Option<Fault>,
-    limits: &ServerLimits,
+    limits: &MinerLimits,
 ) {
     let half = reply.get(..reply.len() / 2).unwrap_or(&[]);
     match fault {

@@ -198,13 +198,13 @@ async fn overheat_climbs_then_the_miner_switches_itself_off() {
     let fleet = fleet(1, None).await;
     let miner = fleet.miner(0).expect("miner");
     let addr = miner.addr();
-    let cool = miner.snapshot().hottest_board_c;
+    let cool = miner.readings().hottest_board_c;
     miner.set_fault(Some(Fault::Overheat {
         rate_c_per_sec: 0.5,
         shutdown_at_c: 95.0,
     }));
     miner.advance_clock(Duration::from_secs(20));
-    let warm = miner.snapshot();
+    let warm = miner.readings();
     assert!(
         warm.powered_on && warm.hottest_board_c > cool + 5.0,
         "{cool} -> {}",
@@ -224,7 +224,7 @@ async fn overheat_climbs_then_the_miner_switches_itself_off() {
     assert!(codes.iter().any(|c| c.starts_with("35")), "{codes:?}");
     miner.advance_clock(Duration::from_secs(1800));
     assert!(
-        miner.snapshot().hottest_board_c < 50.0,
+        miner.readings().hottest_board_c < 50.0,
         "cooled down while off"
     );
     fleet.shutdown().await;
@@ -243,9 +243,9 @@ async fn overheat_stops_when_something_powers_the_miner_off() {
         write(miner.addr(), "admin", json!({"cmd":"power_off"})).await["Code"],
         131
     );
-    let at_off = miner.snapshot().hottest_board_c;
+    let at_off = miner.readings().hottest_board_c;
     miner.advance_clock(Duration::from_secs(60));
-    let later = miner.snapshot();
+    let later = miner.readings();
     assert!(!later.powered_on && later.hottest_board_c < at_off);
     assert!(
         later.error_codes.iter().all(|c| !(350..353).contains(c)),

@@ -100,7 +100,7 @@ async fn joined_reads_answer_in_the_cgminer_form_with_either_key() {
     let fleet = persona_fleet(&personas, Model::M30S).await;
     // 2025 firmware refuses joins unless told otherwise (persona docs).
     let y2025 = fleet.miner(3).expect("2025 miner");
-    assert!(!y2025.snapshot().joins);
+    assert!(!y2025.readings().joins);
     let refused = ask(y2025.addr(), r#"{"cmd":"summary+devs+pools"}"#).await;
     assert_eq!(refused["Code"], 14);
     y2025.set_joins(true);
@@ -243,11 +243,11 @@ async fn a_firmware_change_across_a_reboot_switches_persona_and_joins() {
     let addr = fleet.addrs()[0];
     let handle = fleet.miner(0).expect("miner");
     handle.advance_clock(std::time::Duration::from_secs(3600));
-    let before = handle.snapshot();
+    let before = handle.readings();
     let joined = ask(addr, r#"{"cmd":"summary+devs+pools"}"#).await;
     assert!(joined["summary"].is_array());
     handle.reflash(Some(Persona::Firmware2025), false);
-    let after = handle.snapshot();
+    let after = handle.readings();
     assert_eq!(
         (after.persona, after.joins),
         (Some(Persona::Firmware2025), false)
@@ -259,7 +259,7 @@ async fn a_firmware_change_across_a_reboot_switches_persona_and_joins() {
     let summary = ask(addr, r#"{"cmd":"summary"}"#).await;
     assert!(summary["Msg"].is_object(), "now the 2025 shape");
     handle.reflash(None, true);
-    assert_eq!(handle.snapshot().persona, None);
+    assert_eq!(handle.readings().persona, None);
     let generic = ask(addr, r#"{"cmd":"summary+devs+pools"}"#).await;
     assert!(generic["summary"].is_array(), "generic miners join too");
     fleet.shutdown().await;

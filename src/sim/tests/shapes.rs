@@ -221,7 +221,7 @@ async fn whatsminer_commands_answer_in_msg_form_on_both_flavours() {
     for flavour in [Flavour::Classic, Flavour::Wrapped] {
         let fleet = fleet(1, Some(flavour)).await;
         let addr = fleet.addrs()[0];
-        let snapshot = fleet.miner(0).expect("miner").snapshot();
+        let snapshot = fleet.miner(0).expect("miner").readings();
 
         let version = ask(addr, r#"{"cmd":"get_version"}"#).await;
         assert_eq!(
@@ -287,7 +287,7 @@ async fn values_follow_the_miner_state() {
     miner.advance_clock(std::time::Duration::from_secs(3600));
     let after = ask(addr, r#"{"cmd":"summary"}"#).await;
     assert!(uptime(&after) >= uptime(&before) + 3600);
-    let snap = miner.snapshot();
+    let snap = miner.readings();
     assert!(snap.powered_on && snap.hashrate_mhs > 1e7 && snap.fan_in_rpm > 0);
     assert_eq!(miner.command_count("summary"), 2);
     fleet.shutdown().await;

@@ -9,13 +9,13 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 use super::{ask, parse, raw, QUICK};
-use crate::sim::{Bind, Fault, Fleet, FleetConfig, ServerLimits};
+use crate::sim::{Bind, Fault, Fleet, FleetConfig, MinerLimits};
 
-fn limits(idle_ms: u64, max_connections: usize) -> ServerLimits {
-    ServerLimits {
+fn limits(idle_ms: u64, max_connections: usize) -> MinerLimits {
+    MinerLimits {
         idle_timeout: Duration::from_millis(idle_ms),
         max_connections,
-        ..ServerLimits::default()
+        ..MinerLimits::default()
     }
 }
 

@@ -36,7 +36,7 @@ async fn power_off_then_on_changes_what_the_miner_reports() {
         .expect("list")
         .iter()
         .all(|b| b["Status"] != "Alive"));
-    let snap = miner.snapshot();
+    let snap = miner.readings();
     assert_eq!(snap.hashrate_5s_mhs, 0.0);
     assert!(snap.power_w < 50.0);
 
@@ -44,7 +44,7 @@ async fn power_off_then_on_changes_what_the_miner_reports() {
     assert!(miner.powered_on());
     miner.advance_clock(Duration::from_secs(120));
     assert!(
-        miner.snapshot().hashrate_5s_mhs > 1e7,
+        miner.readings().hashrate_5s_mhs > 1e7,
         "hashing again after the ramp"
     );
     assert_eq!(miner.command_count("get_token"), 2);
@@ -66,7 +66,7 @@ async fn a_token_is_reusable_until_it_expires() {
         assert!(reply_text.starts_with(r#"{"enc":""#), "{reply_text}");
         assert_eq!(open_reply(&key, &reply_text)["Code"], 131);
     }
-    assert_eq!(miner.snapshot().power_mode, crate::sim::PowerMode::High);
+    assert_eq!(miner.readings().power_mode, crate::sim::PowerMode::High);
 
     // 31 minutes later the same token is refused with 135 (renew), not 23.
     miner.advance_clock(Duration::from_secs(31 * 60));
@@ -86,7 +86,7 @@ async fn a_token_is_reusable_until_it_expires() {
         open_reply(&key, &String::from_utf8_lossy(&reply))["Code"],
         135
     );
-    assert_eq!(miner.snapshot().power_mode, crate::sim::PowerMode::High);
+    assert_eq!(miner.readings().power_mode, crate::sim::PowerMode::High);
     fleet.shutdown().await;
 }
 
@@ -109,7 +109,7 @@ async fn pools_limit_and_password_changes_show_in_replies() {
     assert_eq!(write(addr, "admin", limit).await["Code"], 131);
     let status = ask(addr, r#"{"cmd":"status"}"#).await;
     assert_eq!(status["Msg"]["power_limit_set"], "2800");
-    assert!(miner.snapshot().power_w <= 2800.0);
+    assert!(miner.readings().power_w <= 2800.0);
 
     let led = json!({"cmd":"set_led","color":"red","period":60,"duration":20,"start":0});
     assert_eq!(write(addr, "admin", led).await["Code"], 131);
@@ -124,12 +124,12 @@ async fn pools_limit_and_password_changes_show_in_replies() {
         (refused["Code"].as_i64(), refused["Msg"].as_str()),
         (Some(23), Some("enc json load err"))
     );
-    let uptime_before = miner.snapshot().uptime_secs;
+    let uptime_before = miner.readings().uptime_secs;
     assert_eq!(
         write(addr, "S3cond", json!({"cmd":"reboot"})).await["Code"],
         131
     );
-    assert!(miner.snapshot().uptime_secs < uptime_before.min(60));
+    assert!(miner.readings().uptime_secs < uptime_before.min(60));
     fleet.shutdown().await;
 }
 
@@ -216,7 +216,7 @@ async fn a_rebooting_miner_refuses_connections_until_it_is_back() {
         .await
         .expect("the API is back once the reboot is over");
     // Uptime counts from the start of the reboot.
-    let uptime = miner.snapshot().uptime_secs;
+    let uptime = miner.readings().uptime_secs;
     assert!((3601..3700).contains(&uptime), "{uptime}");
     fleet.shutdown().await;
 }

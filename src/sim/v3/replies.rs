@@ -13,7 +13,7 @@ use crate::sim::clock::format_datetime;
 use crate::sim::fault::Fault;
 use crate::sim::miner::MinerState;
 use crate::sim::noise::round2;
-use crate::sim::telemetry::Reading;
+use crate::sim::readings::Reading;
 
 /// Sections of `get.device.info`, in reply order.
 const SECTIONS: &[&str] = &["miner", "system", "power", "network", "salt", "error-code"];

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep, timeout, Instant};
 
 use crate::sim::fault::Fault;
-use crate::sim::server::{wait_for_shutdown, MinerShared, ServerLimits};
+use crate::sim::server::{wait_for_shutdown, MinerLimits, MinerShared};
 use crate::transport::v3::{decode_frame, encode_frame, is_heartbeat};
 
 /// Requests one connection may carry before the miner closes it.
@@ -70,7 +70,7 @@ async fn serve_connection(shared: &MinerShared, stream: &mut TcpStream, peer: So
 async fn read_frame(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
-    limits: &ServerLimits,
+    limits: &MinerLimits,
 ) -> Option<Vec<u8>> {
     let mut chunk = [0u8; 4096];
     let deadline = Instant::now() + limits.idle_timeout * 3;
@@ -104,7 +104,7 @@ async fn deliver(
     stream: &mut TcpStream,
     frame: Vec<u8>,
     fault: Option<Fault>,
-    limits: &ServerLimits,
+    limits: &MinerLimits,
 ) -> bool {
     let half = frame.get(..frame.len() / 2).unwrap_or_default();
     match fault {

@@ -118,7 +118,7 @@ async fn v3_miners_serve_device_info_status_and_settings_on_one_connection() {
     assert_eq!(info["msg"]["miner"]["working"], "true");
     assert_eq!(info["msg"]["salt"].as_str().map(str::len), Some(8));
     let status = &replies[1]["msg"];
-    let snap = miner.snapshot();
+    let snap = miner.readings();
     let ths = status["summary"]["hash-average"]
         .as_f64()
         .expect("a number");
@@ -206,7 +206,7 @@ async fn encrypted_pools_and_settings_apply() {
     let r = ask(addr, signed("set.miner.pools", Some(pools), "admin", &salt)).await;
     assert_eq!(r["code"], 0, "{r}");
     let urls: Vec<String> = miner
-        .snapshot()
+        .readings()
         .pools
         .iter()
         .map(|p| p.url.clone())
@@ -230,7 +230,7 @@ async fn encrypted_pools_and_settings_apply() {
     )
     .await;
     assert_eq!(r["code"], 0);
-    let snap = miner.snapshot();
+    let snap = miner.readings();
     assert_eq!((snap.power_mode.name(), snap.power_limit_w), ("Low", 2500));
     let bad = ask(
         addr,
