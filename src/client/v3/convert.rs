@@ -75,7 +75,7 @@ fn mean(values: &[Option<f64>]) -> Option<f64> {
 }
 
 /// The v2 `summary` of a v3 `get.miner.status` summary.
-pub fn summary(s: &p3::Summary) -> Summary {
+pub fn summary(s: &p3::V3Summary) -> Summary {
     Summary {
         elapsed: whole(s.elapsed_s),
         uptime: whole(s.bootup_time_s),
@@ -104,7 +104,7 @@ pub fn summary(s: &p3::Summary) -> Summary {
 
 /// The v2 `devs` of v3 `edevs`; board temperatures come from the summary's
 /// `board-temperature` list, by board index.
-pub fn boards(edevs: &[p3::Edev], summary: Option<&p3::Summary>) -> Devs {
+pub fn boards(edevs: &[p3::V3Edev], summary: Option<&p3::V3Summary>) -> Devs {
     let temps: &[Option<f64>] = summary.map_or(&[], |s| s.board_temps_c.as_slice());
     let list = edevs
         .iter()
@@ -136,7 +136,7 @@ pub fn boards(edevs: &[p3::Edev], summary: Option<&p3::Summary>) -> Devs {
 
 /// The v2 `pools` of v3 pools. Share counters stay `None` unless a
 /// firmware sends them.
-pub fn pools(list: &[p3::Pool]) -> Pools {
+pub fn pools(list: &[p3::V3Pool]) -> Pools {
     Pools(
         list.iter()
             .map(|p| Pool {

@@ -26,8 +26,7 @@ use crate::error::{ErrorKind, MinerError};
 use crate::protocol::v3::reply::{error_for_code, is_no_permission};
 use crate::protocol::v3::request::{device_info_request, miner_status_request, read_request};
 use crate::protocol::v3::{
-    parse_reply, DeviceInfo, DeviceInfoSection, MinerSetting, MinerStatus as V3Status, Reply,
-    StatusSection,
+    parse_reply, DeviceInfo, DeviceInfoSection, MinerSetting, Reply, StatusSection, V3Status,
 };
 use crate::transport::v3::exchange_v3;
 use crate::transport::MinerAddr;

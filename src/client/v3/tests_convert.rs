@@ -2,7 +2,7 @@
 //! every mapped value with its unit, and what must stay `None`.
 
 use super::*;
-use crate::protocol::v3::{reply_msg, MinerStatus as V3Status};
+use crate::protocol::v3::{reply_msg, V3Status};
 
 fn msg(text: &str) -> serde_json::Value {
     reply_msg(text.as_bytes()).expect("fixture is a success reply")

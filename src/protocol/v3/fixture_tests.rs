@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::device::{DeviceInfo, MinerSetting};
 use super::reply::{is_no_permission, parse_reply, reply_msg};
-use super::types::MinerStatus;
+use super::types::V3Status;
 use crate::error::ErrorKind;
 
 macro_rules! fixture {
@@ -54,8 +54,8 @@ fn msg(name: &str) -> Value {
     reply_msg(get(name).as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-fn status(name: &str) -> MinerStatus {
-    MinerStatus::from_msg(&msg(name)).unwrap()
+fn status(name: &str) -> V3Status {
+    V3Status::from_msg(&msg(name)).unwrap()
 }
 
 fn device(name: &str) -> DeviceInfo {
@@ -253,7 +253,7 @@ fn miner_setting() {
 fn wrong_msg_shapes_are_typed_errors() {
     let ok = msg("vendordoc_set_miner_service_ok.json");
     assert!(matches!(
-        MinerStatus::from_msg(&ok),
+        V3Status::from_msg(&ok),
         Err(ErrorKind::UnexpectedShape(_))
     ));
     assert!(matches!(
@@ -282,7 +282,7 @@ fn no_panic_on_truncated_or_corrupted_input() {
             if let Ok(reply) = parse_reply(&v) {
                 let m = reply.msg.clone();
                 let _ = reply.into_msg();
-                let _ = MinerStatus::from_msg(&m);
+                let _ = V3Status::from_msg(&m);
                 let _ = DeviceInfo::from_msg(&m);
                 let _ = MinerSetting::from_msg(&m);
             }

@@ -24,7 +24,7 @@ pub use device::{
 };
 pub use reply::{parse_reply, reply_msg, Reply};
 pub use request::{DeviceInfoSection, StatusSection, WriteCredentials};
-pub use types::{Edev, MinerStatus, Pool, Summary};
+pub use types::{V3Edev, V3Pool, V3Status, V3Summary};
 
 /// Default TCP port of the v3 API (plain TCP, no TLS).
 pub const DEFAULT_PORT: u16 = 4433;

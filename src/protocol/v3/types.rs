@@ -14,7 +14,7 @@ use crate::error::ErrorKind;
 
 /// `msg.summary` of `get.miner.status`: one per miner.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Summary {
+pub struct V3Summary {
     /// `elapsed`: seconds since the mining service (btminer) started.
     pub elapsed_s: Option<f64>,
     /// `bootup-time`: seconds since the control board booted.
@@ -65,7 +65,7 @@ pub struct Summary {
 /// fields are read only in case a firmware adds them (the vendor worker
 /// looks for them) and are `None` on every known firmware.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Pool {
+pub struct V3Pool {
     /// `id` (1-based in the vendor examples; absent on some firmware).
     pub id: Option<f64>,
     pub url: Option<String>,
@@ -91,7 +91,7 @@ pub struct Pool {
 
 /// One entry of `msg.edevs`: one hashboard.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Edev {
+pub struct V3Edev {
     /// `id`, 0-based board index.
     pub id: Option<f64>,
     /// `slot`, when sent (often absent; equal to `id` where both appear).
@@ -119,34 +119,34 @@ pub struct Edev {
 /// The `msg` of `get.miner.status`: each section present only if asked for
 /// and sent (a stopped miner may leave `pools` out of `summary+pools`).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct MinerStatus {
-    pub summary: Option<Summary>,
-    pub pools: Option<Vec<Pool>>,
-    pub edevs: Option<Vec<Edev>>,
+pub struct V3Status {
+    pub summary: Option<V3Summary>,
+    pub pools: Option<Vec<V3Pool>>,
+    pub edevs: Option<Vec<V3Edev>>,
 }
 
-impl MinerStatus {
+impl V3Status {
     /// Reads a status `msg`. The normal form is an object keyed by section.
     /// Two looser forms that clients guard against are accepted too: a bare
     /// summary object, and a bare list (pools if its entries have a `url`,
     /// else edevs). Anything else is `UnexpectedShape`.
-    pub fn from_msg(msg: &Value) -> Result<MinerStatus, ErrorKind> {
+    pub fn from_msg(msg: &Value) -> Result<V3Status, ErrorKind> {
         match msg {
             Value::Object(map) => {
                 let keyed = ["summary", "pools", "edevs"]
                     .iter()
                     .any(|k| map.contains_key(*k));
                 if !keyed && map.keys().any(|k| SUMMARY_MARKERS.contains(&k.as_str())) {
-                    return Ok(MinerStatus {
-                        summary: Some(Summary::from_map(map)),
-                        ..MinerStatus::default()
+                    return Ok(V3Status {
+                        summary: Some(V3Summary::from_map(map)),
+                        ..V3Status::default()
                     });
                 }
-                Ok(MinerStatus {
+                Ok(V3Status {
                     summary: map
                         .get("summary")
                         .and_then(Value::as_object)
-                        .map(Summary::from_map),
+                        .map(V3Summary::from_map),
                     pools: map
                         .get("pools")
                         .and_then(Value::as_array)
@@ -162,14 +162,14 @@ impl MinerStatus {
                     .iter()
                     .any(|e| e.as_object().is_some_and(|o| o.contains_key("url")));
                 Ok(if is_pools {
-                    MinerStatus {
+                    V3Status {
                         pools: Some(pools_from(list)),
-                        ..MinerStatus::default()
+                        ..V3Status::default()
                     }
                 } else {
-                    MinerStatus {
+                    V3Status {
                         edevs: Some(edevs_from(list)),
-                        ..MinerStatus::default()
+                        ..V3Status::default()
                     }
                 })
             }
@@ -183,9 +183,9 @@ impl MinerStatus {
 /// Keys that mark a bare summary object.
 const SUMMARY_MARKERS: &[&str] = &["elapsed", "hash-average", "hash-realtime", "power-realtime"];
 
-impl Summary {
-    pub fn from_map(m: &Map<String, Value>) -> Summary {
-        Summary {
+impl V3Summary {
+    pub fn from_map(m: &Map<String, Value>) -> V3Summary {
+        V3Summary {
             elapsed_s: num(m, "elapsed"),
             bootup_time_s: num(m, "bootup-time"),
             hash_realtime_ths: num(m, "hash-realtime"),
@@ -215,9 +215,9 @@ impl Summary {
     }
 }
 
-impl Pool {
-    pub fn from_map(m: &Map<String, Value>) -> Pool {
-        Pool {
+impl V3Pool {
+    pub fn from_map(m: &Map<String, Value>) -> V3Pool {
+        V3Pool {
             id: num(m, "id"),
             url: text(m, "url"),
             status: text(m, "status"),
@@ -234,9 +234,9 @@ impl Pool {
     }
 }
 
-impl Edev {
-    pub fn from_map(m: &Map<String, Value>) -> Edev {
-        Edev {
+impl V3Edev {
+    pub fn from_map(m: &Map<String, Value>) -> V3Edev {
+        V3Edev {
             id: num(m, "id"),
             slot: num(m, "slot"),
             status: text(m, "status"),
@@ -252,17 +252,17 @@ impl Edev {
     }
 }
 
-fn pools_from(list: &[Value]) -> Vec<Pool> {
+fn pools_from(list: &[Value]) -> Vec<V3Pool> {
     list.iter()
         .filter_map(Value::as_object)
-        .map(Pool::from_map)
+        .map(V3Pool::from_map)
         .collect()
 }
 
-fn edevs_from(list: &[Value]) -> Vec<Edev> {
+fn edevs_from(list: &[Value]) -> Vec<V3Edev> {
     list.iter()
         .filter_map(Value::as_object)
-        .map(Edev::from_map)
+        .map(V3Edev::from_map)
         .collect()
 }
 
