@@ -22,7 +22,7 @@
 
 pub mod deferred;
 pub mod gate;
-pub mod info;
+pub mod info_cache;
 pub mod render;
 pub mod snapshot;
 pub mod target;
@@ -67,7 +67,7 @@ pub struct Collector {
     client: RwLock<Client>,
     semaphore: RwLock<Arc<Semaphore>>,
     config: RwLock<CollectorConfig>,
-    info: info::InfoCache,
+    info: info_cache::InfoCache,
     last_success: Mutex<std::collections::HashMap<crate::transport::MinerAddr, SystemTime>>,
     detector: ProtocolDetector,
     backends: Arc<Backends>,
@@ -80,7 +80,7 @@ impl Collector {
         Collector {
             client: RwLock::new(Client::new(config.client)),
             semaphore: RwLock::new(Arc::new(Semaphore::new(config.concurrency.max(1)))),
-            info: info::InfoCache::default(),
+            info: info_cache::InfoCache::default(),
             config: RwLock::new(config),
             last_success: Mutex::default(),
             detector: ProtocolDetector::default(),

@@ -49,7 +49,7 @@ pub fn write_all(out: &mut ExpositionWriter, miners: &[MinerSnapshot], now: Syst
     write_summary(out, miners);
     super::boards::write_boards(out, miners);
     super::pools::write_pools(out, miners);
-    super::info::write_info(out, miners);
+    super::info_families::write_info(out, miners);
 }
 
 fn write_status(out: &mut ExpositionWriter, miners: &[MinerSnapshot], now: SystemTime) {

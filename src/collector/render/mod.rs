@@ -3,7 +3,7 @@
 
 mod boards;
 pub mod families;
-mod info;
+mod info_families;
 mod pools;
 pub mod writer;
 
