@@ -14,7 +14,7 @@ use std::sync::Arc;
 use support::exposition::{find, parse, value, Sample};
 use whatsminer_exporter::client::ApiChoice;
 use whatsminer_exporter::collector::MinerTarget;
-use whatsminer_exporter::sim::{Fleet, FleetConfig, MinerSnapshot, Model, Persona};
+use whatsminer_exporter::sim::{Fleet, FleetConfig, MinerReadings, Model, Persona};
 use whatsminer_exporter::transport::MinerAddr;
 
 const PERSONAS: [(Persona, Model); 5] = [
@@ -47,7 +47,7 @@ fn one(samples: &[Sample], family: &str, miner: &str, extra: &[(&str, &str)]) ->
 }
 
 /// The miner's values at the scrape against its own snapshot.
-fn check_miner(samples: &[Sample], persona: Persona, sim: &MinerSnapshot) {
+fn check_miner(samples: &[Sample], persona: Persona, sim: &MinerReadings) {
     let miner = name(persona);
     let m = miner.as_str();
     let hashrate = one(
@@ -141,7 +141,7 @@ async fn one_miner_of_each_persona_is_up_with_the_values_it_served() {
     }
     assert!(down.is_empty(), "miners down: {down:?}");
     for (i, (persona, _)) in PERSONAS.iter().enumerate() {
-        let sim = fleet.miner(i).expect("miner").snapshot();
+        let sim = fleet.miner(i).expect("miner").readings();
         check_miner(&samples, *persona, &sim);
     }
     exporter.shutdown().await;
