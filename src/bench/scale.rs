@@ -120,12 +120,14 @@ fn path_arg(path: &Path) -> String {
 
 /// The exporter's config: defaults everywhere (live mode, info refresh,
 /// retries, timeouts) except the listen address, the concurrency under
-/// test, and a log level that keeps the log quiet.
+/// test, a log level that keeps the log quiet, and `min_age = 0`: every
+/// measured `/metrics` must be a scrape of its own, not a recent result
+/// served again (the floor runs between scrapes take less than 5 s).
 fn exporter_config(listen: SocketAddr, concurrency: usize, targets: &Path) -> String {
     let path = toml::Value::String(path_arg(targets));
     format!(
         "[server]\nlisten = \"{listen}\"\n\n[log]\nlevel = \"warn\"\n\n\
-         [scrape]\nconcurrency = {concurrency}\n\n[[miner_files]]\npath = {path}\n"
+         [scrape]\nconcurrency = {concurrency}\nmin_age = \"0s\"\n\n[[miner_files]]\npath = {path}\n"
     )
 }
 
@@ -289,5 +291,6 @@ mod tests {
         let defaults = crate::config::ScrapeConfig::default();
         assert_eq!(config.scrape.info_refresh, defaults.info_refresh);
         assert_eq!(config.scrape.mode, defaults.mode);
+        assert_eq!(config.scrape.min_age, std::time::Duration::ZERO);
     }
 }
