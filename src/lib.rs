@@ -2,8 +2,12 @@
 //!
 //! The crate is layered, each layer using only the ones before it:
 //! transport (TCP framing, limits, timeouts) → protocol (messages, crypto,
-//! token) → client (typed commands) → collector (concurrent fleet scrape) →
-//! http (routes). The simulator and the CLI sit beside this flow.
+//! token) → client (typed commands, one backend per miner API) → collector
+//! (concurrent fleet scrape) → settings (validated runtime values) → http
+//! (routes) → exporter (listeners and tasks). `config` turns the file into
+//! settings at the edge. The simulator, the benchmark and the CLI sit beside
+//! this flow; `error`, `secret`, `files`, `memory` and `process` serve all.
+//! ARCHITECTURE.md has the map; `tests/architecture.rs` checks it.
 
 pub mod bench;
 pub mod cli;
