@@ -15,6 +15,7 @@
 use super::Collector;
 use crate::client::Api;
 use crate::collector::target::MinerTarget;
+use crate::protocol::repair;
 use crate::transport::MinerAddr;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -118,9 +119,10 @@ pub(super) fn spawn_refresh(collector: &Arc<Collector>, semaphore: Arc<Semaphore
                 };
                 let deadline = Instant::now() + per_miner;
                 let backend = this.backends.get(api);
-                this.info
-                    .get_or_refresh(&client, &target, backend, deadline, interval)
-                    .await;
+                let refresh = this
+                    .info
+                    .get_or_refresh(&client, &target, backend, deadline, interval);
+                repair::counted(this.repair_counts(&target.addr), refresh).await;
                 this.deferred.count_refresh();
             });
         }

@@ -33,6 +33,8 @@ pub use target::MinerTarget;
 use crate::client::backend::FastReads;
 use crate::client::{Api, Backends, Client, ClientConfig, ProtocolDetector};
 use crate::error::{ErrorKind, MinerError};
+use crate::protocol::repair::{self, RepairCounts};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Semaphore;
@@ -73,6 +75,8 @@ pub struct Collector {
     backends: Arc<Backends>,
     deferred: deferred::DeferredInfo,
     gates: gate::MinerGates,
+    /// Firmware JSON defects repaired per miner (see [`repair`]).
+    repairs: Mutex<HashMap<crate::transport::MinerAddr, Arc<RepairCounts>>>,
 }
 
 impl Collector {
@@ -87,7 +91,21 @@ impl Collector {
             backends: Arc::default(),
             deferred: deferred::DeferredInfo::default(),
             gates: gate::MinerGates::default(),
+            repairs: Mutex::default(),
         }
+    }
+
+    /// The repair counts of `addr`, created on first use.
+    fn repair_counts(&self, addr: &crate::transport::MinerAddr) -> Arc<RepairCounts> {
+        match self.repairs.lock() {
+            Ok(mut map) => map.entry(addr.clone()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// The repair counts of `addr` if any reply of it was parsed before.
+    fn known_repair_counts(&self, addr: &crate::transport::MinerAddr) -> Option<Arc<RepairCounts>> {
+        self.repairs.lock().ok()?.get(addr).cloned()
     }
 
     /// Slow-data refreshes put off to the background (see [`deferred`]).
@@ -148,6 +166,9 @@ impl Collector {
         self.backends.retain(&keep);
         self.deferred.retain(&keep);
         if let Ok(mut m) = self.last_success.lock() {
+            m.retain(|k, _| keep.contains(k));
+        }
+        if let Ok(mut m) = self.repairs.lock() {
             m.retain(|k, _| keep.contains(k));
         }
     }
@@ -308,11 +329,12 @@ impl Collector {
             }
         };
         let backend = self.backends.get(api);
+        let repairs = self.repair_counts(addr);
         let FastReads {
             mut summary,
             devs,
             pools,
-        } = backend.fast(&client, addr).await;
+        } = repair::counted(repairs.clone(), backend.fast(&client, addr)).await;
         if wanted.is_none() {
             self.detector.record(addr, summary.is_ok());
         }
@@ -329,9 +351,10 @@ impl Collector {
             self.deferred.note(&target, api);
             self.info.cached(addr)
         } else {
-            self.info
-                .get_or_refresh(&client, &target, backend, deadline, config.info_refresh)
-                .await
+            let refresh =
+                self.info
+                    .get_or_refresh(&client, &target, backend, deadline, config.info_refresh);
+            repair::counted(repairs.clone(), refresh).await
         };
         if let (Ok(s), Some(i)) = (&mut summary, &info) {
             backend.complete(s, i.error_codes.as_ref());
@@ -351,6 +374,7 @@ impl Collector {
             last_success,
             protocol: api.as_str(),
             dialect,
+            repairs: Some(repairs),
         }
     }
 
@@ -407,6 +431,7 @@ impl Collector {
                 ..err
             }),
             last_success,
+            repairs: self.known_repair_counts(&target.addr),
             target,
             protocol: api.as_str(),
             dialect,

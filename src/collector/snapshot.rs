@@ -8,6 +8,7 @@ use crate::client::types::{
 use crate::client::Dialect;
 use crate::collector::target::MinerTarget;
 use crate::error::MinerError;
+use crate::protocol::repair::RepairCounts;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -30,6 +31,9 @@ pub struct MinerSnapshot {
     pub protocol: &'static str,
     /// How the miner's requests were sent, for APIs with dialects (v2).
     pub dialect: Option<Dialect>,
+    /// Replies of this miner repaired so far, by kind (`None` before any
+    /// reply was parsed).
+    pub repairs: Option<Arc<RepairCounts>>,
 }
 
 impl MinerSnapshot {

@@ -30,6 +30,9 @@ pub const BASE64_ERROR: i64 = 137;
 pub const OVER_MAX_CONNECT_MSG: &str = "over max connect";
 /// The text of a write command when the owner has not enabled the write API.
 pub const WRITE_DISABLED_MSG: &str = "can't access write cmd";
+/// The word in the answer of 2026 firmware to a command it dropped
+/// (`devdetails`: code 132, "This command is deprecated.").
+pub const DEPRECATED_MSG: &str = "deprecated";
 /// The text of a write command the miner could not decrypt.
 pub const ENC_JSON_LOAD_ERR_MSG: &str = "enc json load err";
 

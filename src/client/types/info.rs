@@ -22,6 +22,10 @@ pub struct Version {
     /// Chip identification, on some firmware.
     #[serde(default, deserialize_with = "lenient::string")]
     pub chip: Option<String>,
+    /// Model, e.g. `"M7BS_VM30"` (2025+ firmware, whose `devdetails` is
+    /// deprecated).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub miner_type: Option<String>,
 }
 
 impl Version {
@@ -29,6 +33,13 @@ impl Version {
     /// used to tell API v3-capable firmware (2024-11 and later) apart.
     pub fn firmware_date(&self) -> Option<u32> {
         firmware_date(self.fw_ver.as_deref()?)
+    }
+
+    /// `miner_type` in the `devdetails` spelling (`M7BS_VM30` → `M7BSVM30`),
+    /// so the `model` label does not change with the command it came from.
+    pub fn model(&self) -> Option<String> {
+        let model = crate::client::v3::convert::normalize_model(self.miner_type.as_deref()?);
+        (!model.is_empty()).then_some(model)
     }
 }
 

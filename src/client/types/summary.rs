@@ -5,11 +5,14 @@
 //! `Factory GHS` in GH/s, temperatures in °C, fan speeds in rpm, power in W,
 //! `Power Rate` in J/TH (W per TH/s), frequencies in MHz, times in seconds.
 //! Every field is optional: firmware versions differ, and the wrapped form of
-//! API 2.0.5+ has no `MHS 5s`, `MHS 5m` or `Target MHS`.
+//! API 2.0.5+ has no `MHS 5s`, `MHS 5m` or `Target MHS`; 2026 firmware also
+//! drops `Temperature`, `Accepted` and `Rejected`, which
+//! [`Summary::temperature_or_boards`] and [`Summary::accepted_or_pools`]
+//! take from the boards and pools instead.
 
 use serde::Deserialize;
 
-use super::lenient;
+use super::{lenient, Board, Pool};
 
 /// Data of a `summary` reply (the `SUMMARY` list's first element or `Msg`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -144,4 +147,38 @@ pub struct Summary {
         deserialize_with = "lenient::unquoted_string"
     )]
     pub firmware_version: Option<String>,
+}
+
+impl Summary {
+    /// The miner temperature: `Temperature`, else the hottest board. On
+    /// every capture that has both, `Temperature` equals the hottest board
+    /// (tests/fixtures/v2); the 2026 summary drops the field, the boards
+    /// keep theirs.
+    pub fn temperature_or_boards(&self, boards: Option<&[Board]>) -> Option<f64> {
+        self.temperature.or_else(|| {
+            boards?
+                .iter()
+                .filter_map(|b| b.temperature.filter(|t| t.is_finite()))
+                .reduce(f64::max)
+        })
+    }
+
+    /// Accepted shares: `Accepted`, else the sum over the pools (equal on
+    /// every capture that has both; the 2026 summary drops the field).
+    pub fn accepted_or_pools(&self, pools: Option<&[Pool]>) -> Option<u64> {
+        self.accepted.or_else(|| sum_pools(pools?, |p| p.accepted))
+    }
+
+    /// Rejected shares: `Rejected`, else the sum over the pools.
+    pub fn rejected_or_pools(&self, pools: Option<&[Pool]>) -> Option<u64> {
+        self.rejected.or_else(|| sum_pools(pools?, |p| p.rejected))
+    }
+}
+
+/// `None` when no pool has the field.
+fn sum_pools(pools: &[Pool], field: fn(&Pool) -> Option<u64>) -> Option<u64> {
+    pools
+        .iter()
+        .filter_map(field)
+        .fold(None, |acc, n| Some(acc.unwrap_or(0u64).saturating_add(n)))
 }

@@ -158,6 +158,8 @@ fn m7bs_2026_firmware() {
     assert_eq!(v.api_ver.as_deref(), Some("2.2.2"));
     assert_eq!(v.fw_ver.as_deref(), Some("20260312.16.REL3"));
     assert_eq!(v.firmware_date(), Some(20260312));
+    assert_eq!(v.miner_type.as_deref(), Some("M7BS_VM30"));
+    assert_eq!(v.model().as_deref(), Some("M7BSVM30"));
     let s: Summary = ok(fixture!("m7bs_fw20260312_summary.json"));
     assert_eq!(s.mhs_av, Some(692030656.0));
     assert_eq!(

@@ -172,6 +172,7 @@ pub fn version(info: &DeviceInfo) -> Option<Version> {
         fw_ver: system.firmware_version.clone(),
         platform: system.platform.clone(),
         chip: None,
+        miner_type: None,
     })
 }
 

@@ -5,6 +5,7 @@
 use super::writer::{ExpositionWriter, MetricType::*};
 use super::Gauge;
 use crate::collector::snapshot::MinerSnapshot;
+use crate::protocol::repair::RepairKind;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(super) const MHS: f64 = 1e6;
@@ -86,6 +87,23 @@ fn write_status(out: &mut ExpositionWriter, miners: &[MinerSnapshot], now: Syste
             if let Some(info) = &m.info {
                 for (cmd, success) in &info.command_ok {
                     e(&[("command", cmd)], Some(ok(*success)));
+                }
+            }
+        },
+    );
+    family(
+        out,
+        miners,
+        "whatsminer_reply_repairs_total",
+        Counter,
+        "Replies of invalid JSON repaired, by kind of firmware defect (see docs/metrics.md).",
+        |m, e| {
+            if let Some(counts) = &m.repairs {
+                for kind in RepairKind::ALL {
+                    let n = counts.get(kind);
+                    if n > 0 {
+                        e(&[("kind", kind.as_str())], Some(n as f64));
+                    }
                 }
             }
         },
@@ -176,11 +194,18 @@ fn write_summary(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         "Factory-rated hashrate.",
         |s| scaled(s.factory_ghs.gauge(), GHS)
     );
-    summary_gauge!(
+    family(
+        out,
+        miners,
         "whatsminer_temperature_celsius",
         Gauge,
-        "Miner temperature (board average).",
-        |s| s.temperature.gauge()
+        "Miner temperature: the hottest board (from the boards where summary has none).",
+        |m, e| {
+            if let Ok(s) = &m.summary {
+                let boards = m.devs.as_ref().ok().map(|d| d.0.as_slice());
+                e(&[], s.temperature_or_boards(boards).gauge())
+            }
+        },
     );
     summary_gauge!(
         "whatsminer_environment_temperature_celsius",
@@ -252,17 +277,31 @@ fn write_summary(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         "Time since the mining process (btminer) started.",
         |s| s.elapsed.gauge()
     );
-    summary_gauge!(
+    family(
+        out,
+        miners,
         "whatsminer_shares_accepted_total",
         Counter,
-        "Shares accepted (resets when the miner restarts).",
-        |s| s.accepted.gauge()
+        "Shares accepted (resets when the miner restarts; from pools where summary has none).",
+        |m, e| {
+            if let Ok(s) = &m.summary {
+                let pools = m.pools.as_ref().ok().map(|p| p.0.as_slice());
+                e(&[], s.accepted_or_pools(pools).gauge())
+            }
+        },
     );
-    summary_gauge!(
+    family(
+        out,
+        miners,
         "whatsminer_shares_rejected_total",
         Counter,
-        "Shares rejected (resets when the miner restarts).",
-        |s| s.rejected.gauge()
+        "Shares rejected (resets when the miner restarts; from pools where summary has none).",
+        |m, e| {
+            if let Ok(s) = &m.summary {
+                let pools = m.pools.as_ref().ok().map(|p| p.0.as_slice());
+                e(&[], s.rejected_or_pools(pools).gauge())
+            }
+        },
     );
     summary_gauge!(
         "whatsminer_reported_error_codes",

@@ -19,7 +19,12 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
             let details = info.and_then(|i| i.devdetails.as_ref());
             let net = info.and_then(|i| i.miner_info.as_ref());
             let summary = m.summary.as_ref().ok();
-            let model = details.and_then(|d| d.model()).unwrap_or_default();
+            // devdetails is deprecated on 2026 firmware; get_version names the model there.
+            let from_version = version.and_then(|v| v.model());
+            let model = details
+                .and_then(|d| d.model())
+                .or(from_version.as_deref())
+                .unwrap_or_default();
             let firmware = version
                 .and_then(|v| v.fw_ver.as_deref())
                 .or_else(|| {

@@ -1,8 +1,9 @@
 //! The API v2 backend: JSON commands on port 4028, the `summary`, `devs`
 //! and `pools` of a scrape sent at once, the slow commands two at a time,
 //! writes through the v2 token flow. Reads follow each miner's learned
-//! [`dialect`].
+//! [`dialect`]; commands its firmware dropped are skipped ([`deprecated`]).
 
+mod deprecated;
 pub mod dialect;
 
 use serde_json::{Map, Value};
@@ -18,12 +19,14 @@ use dialect::{other_key, Dialect, Dialects};
 #[derive(Debug, Default)]
 pub struct V2Backend {
     dialects: Dialects,
+    deprecated: deprecated::Deprecated,
 }
 
 impl V2Backend {
     /// Drops per-miner state of miners no longer configured.
     pub fn retain(&self, keep: &std::collections::HashSet<MinerAddr>) {
         self.dialects.retain(keep);
+        self.deprecated.retain(keep);
     }
 
     /// `client` speaking `miner`'s dialect.
@@ -86,25 +89,39 @@ impl Backend for V2Backend {
     fn slow<'a>(&'a self, client: &'a Client, miner: &'a MinerAddr) -> BoxFuture<'a, SlowData> {
         Box::pin(async move {
             let client = &self.speaking(client, miner);
-            let (version, status) = tokio::join!(client.get_version(miner), client.status(miner));
-            let (devdetails, psu) = tokio::join!(client.devdetails(miner), client.get_psu(miner));
-            let (error_codes, miner_info) =
-                tokio::join!(client.get_error_code(miner), client.get_miner_info(miner));
-            let command_ok = vec![
-                ("get_version", version.is_ok()),
-                ("status", status.is_ok()),
-                ("devdetails", devdetails.is_ok()),
-                ("get_psu", psu.is_ok()),
-                ("get_error_code", error_codes.is_ok()),
-                ("get_miner_info", miner_info.is_ok()),
-            ];
+            let gone = &self.deprecated;
+            let (version, status) = tokio::join!(
+                gone.unless(miner, "get_version", client.get_version(miner)),
+                gone.unless(miner, "status", client.status(miner))
+            );
+            let (devdetails, psu) = tokio::join!(
+                gone.unless(miner, "devdetails", client.devdetails(miner)),
+                gone.unless(miner, "get_psu", client.get_psu(miner))
+            );
+            let (error_codes, miner_info) = tokio::join!(
+                gone.unless(miner, "get_error_code", client.get_error_code(miner)),
+                gone.unless(miner, "get_miner_info", client.get_miner_info(miner))
+            );
+            // A command not sent or deprecated has no series.
+            let mut command_ok = Vec::with_capacity(6);
+            let mut note = |command, sent: Option<bool>| {
+                if let Some(ok) = sent {
+                    command_ok.push((command, ok));
+                }
+            };
+            note("get_version", version.as_ref().map(Result::is_ok));
+            note("status", status.as_ref().map(Result::is_ok));
+            note("devdetails", devdetails.as_ref().map(Result::is_ok));
+            note("get_psu", psu.as_ref().map(Result::is_ok));
+            note("get_error_code", error_codes.as_ref().map(Result::is_ok));
+            note("get_miner_info", miner_info.as_ref().map(Result::is_ok));
             SlowData {
-                version: version.ok(),
-                devdetails: devdetails.ok(),
-                psu: psu.ok(),
-                error_codes: error_codes.ok(),
-                status: status.ok(),
-                miner_info: miner_info.ok(),
+                version: version.and_then(Result::ok),
+                devdetails: devdetails.and_then(Result::ok),
+                psu: psu.and_then(Result::ok),
+                error_codes: error_codes.and_then(Result::ok),
+                status: status.and_then(Result::ok),
+                miner_info: miner_info.and_then(Result::ok),
                 command_ok,
             }
         })
