@@ -105,14 +105,6 @@ impl ErrorKind {
         "other",
     ];
 
-    /// The firmware no longer has this command (2026 firmware answers
-    /// `devdetails` with code 132 "This command is deprecated."): "not
-    /// available here", not a failure.
-    pub fn is_deprecated(&self) -> bool {
-        matches!(self, ErrorKind::Miner { message, .. }
-            if message.to_ascii_lowercase().contains(crate::protocol::codes::DEPRECATED_MSG))
-    }
-
     /// Whether trying again soon may succeed (busy miner, flaky link). A
     /// caller that retries must still respect its own deadline.
     pub fn is_retryable(&self) -> bool {

@@ -170,6 +170,14 @@ pub fn classify_error(code: Option<i64>, message: &str) -> ErrorKind {
     }
 }
 
+/// Whether the miner said it no longer has the command (2026 firmware
+/// answers `devdetails` with code 132 "This command is deprecated."):
+/// "not available here", not a failure.
+pub fn is_deprecated(kind: &ErrorKind) -> bool {
+    matches!(kind, ErrorKind::Miner { message, .. }
+        if message.to_ascii_lowercase().contains(codes::DEPRECATED_MSG))
+}
+
 /// The data object of a command, accepting both firmware forms: the first
 /// element of the list under `list_key` (e.g. `"SUMMARY"`) or the `Msg`
 /// object. `None` when neither is there (for example on an error reply).

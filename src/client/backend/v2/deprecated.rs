@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::Mutex;
 
 use crate::error::MinerError;
+use crate::protocol::reply;
 use crate::transport::MinerAddr;
 
 /// Slow refreshes a deprecated command sits out before it is tried again:
@@ -40,7 +41,7 @@ impl Deprecated {
             return None;
         }
         let result = read.await;
-        if matches!(&result, Err(e) if e.kind.is_deprecated()) {
+        if matches!(&result, Err(e) if reply::is_deprecated(&e.kind)) {
             tracing::debug!(miner = %miner, command, "deprecated on this firmware; not asked again for a while");
             if let Ok(mut map) = self.0.lock() {
                 map.entry(miner.clone()).or_default().insert(command, SKIPS);
