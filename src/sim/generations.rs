@@ -47,8 +47,8 @@ impl MinerState {
             .iter()
             .map(|b| match shapes {
                 Shapes::Firmware2025 => self.board_2025(b),
-                Shapes::Btminer2022 => self.board_2022(b, when),
-                _ => self.board_cgminer_era(b, &r, when),
+                Shapes::Btminer2022 => self.board_2022(b, &r, when),
+                _ => self.board_cgminer_era(b, &r, when, shapes == Shapes::Btminer2021),
             })
             .collect();
         let msg = format!("{} ASC(s)", devs.len());
@@ -160,9 +160,17 @@ impl MinerState {
         put("MAC", json!(self.id.mac));
         put("Factory GHS", json!(r.factory_ghs.round() as u64));
         put("Power Limit", json!(r.power_limit_w));
+        if btminer {
+            let volts = 229.5;
+            put("Power Voltage Input", json!(volts));
+            put("Power Current Input", json!(round2(r.power_w / volts)));
+        }
         put("Chip Temp Min", json!(round2(r.chip_temp_min_c)));
         put("Chip Temp Max", json!(round2(r.chip_temp_max_c)));
         put("Chip Temp Avg", json!(round2(r.chip_temp_avg_c)));
+        if btminer {
+            put("Debug", json!("76.5/77.9T_46.4W_100.3/98.5_-3"));
+        }
         Value::Object(m)
     }
 
@@ -222,11 +230,12 @@ impl MinerState {
         self.id.board_sn.get(b.slot).cloned().unwrap_or_default()
     }
 
-    /// A board of cgminer 4.9.2 (M20S/M30S 2020) and btminer 2021 (M31S).
-    fn board_cgminer_era(&self, b: &BoardReading, r: &Reading, when: u64) -> Value {
+    /// A board of cgminer 4.9.2 (M20S 2020) and btminer 2021 (M31S, which
+    /// adds `Chip Data` and `chip_vol_diff`).
+    fn board_cgminer_era(&self, b: &BoardReading, r: &Reading, when: u64, btminer: bool) -> Value {
         let elapsed_min = (r.elapsed_secs as f64 / 60.0).max(1.0 / 60.0);
         let diff = 65_536.0;
-        json!({
+        let mut board = json!({
             "ASC": b.slot, "Name": "SM", "ID": b.slot, "Slot": b.slot, "Enabled": "Y",
             "Status": if b.alive { "Alive" } else { "Dead" },
             "Temperature": round2(b.temp_c), "Chip Frequency": b.freq_mhz.round() as u64,
@@ -244,14 +253,18 @@ impl MinerState {
             "Device Rejected%": round2(pct(b.rejected, b.accepted + b.rejected)),
             "Device Elapsed": r.elapsed_secs, "Upfreq Complete": u8::from(r.upfreq_complete),
             "Effective Chips": b.effective_chips, "PCB SN": self.board_sn(b),
-            "Chip Data": self.id.model.spec().chip,
             "Chip Temp Min": round2(b.chip_temp_min_c), "Chip Temp Max": round2(b.chip_temp_max_c),
-            "Chip Temp Avg": round2(b.chip_temp_avg_c), "chip_vol_diff": b.chip_vol_diff,
-        })
+            "Chip Temp Avg": round2(b.chip_temp_avg_c),
+        });
+        if let (true, Some(map)) = (btminer, board.as_object_mut()) {
+            map.insert("Chip Data".into(), json!(self.id.model.spec().chip));
+            map.insert("chip_vol_diff".into(), json!(b.chip_vol_diff));
+        }
+        board
     }
 
     /// A board of btminer 2022 (M30SVE20): no name, ID or fans.
-    fn board_2022(&self, b: &BoardReading, when: u64) -> Value {
+    fn board_2022(&self, b: &BoardReading, r: &Reading, when: u64) -> Value {
         json!({
             "ASC": b.slot, "Slot": b.slot, "Enabled": "Y",
             "Status": if b.alive { "Alive" } else { "Dead" },
@@ -260,7 +273,7 @@ impl MinerState {
             "MHS 5m": round2(b.mhs_5m), "MHS 15m": round2(b.mhs_15m), "HS RT": round2(b.hs_rt),
             "Factory GHS": (b.mhs_av / 1000.0).round() as u64,
             "Accepted": b.accepted, "Rejected": b.rejected, "Last Valid Work": when,
-            "Upfreq Complete": 1, "Effective Chips": b.effective_chips,
+            "Upfreq Complete": u8::from(r.upfreq_complete), "Effective Chips": b.effective_chips,
             "PCB SN": self.board_sn(b), "Chip Data": self.id.model.spec().chip,
             "Chip Temp Min": round2(b.chip_temp_min_c), "Chip Temp Max": round2(b.chip_temp_max_c),
             "Chip Temp Avg": round2(b.chip_temp_avg_c), "chip_vol_diff": b.chip_vol_diff,
@@ -348,8 +361,11 @@ fn pool(
         "Bad Work": 0, "Current Block Height": 870_000 + when / 600 % 10_000,
         "Current Block Version": 536_870_912,
     });
-    if shapes != Shapes::Btminer2022 {
-        if let Some(map) = entry.as_object_mut() {
+    if let Some(map) = entry.as_object_mut() {
+        if shapes == Shapes::Btminer2022 {
+            // The M30SVE20 capture has neither; the M30S+ one has `Long Poll`.
+            map.remove("Long Poll");
+        } else {
             map.insert("Has GBT".into(), json!(false));
         }
     }

@@ -37,6 +37,10 @@
 //!   its envelope is not in any capture found, so it uses the `Msg` error form.
 //! - `v3`: the existing API v3 miners (see `super::v3`).
 //!
+//! The fixtures of those captures are `m20s_fw20200917_*`, `m30s_fw20200512_*`,
+//! `m31s_fw20201202_*`, `m30sve20_*` and `m7bs_fw20260312_*`; the tests of
+//! `super::tests::captures` hold each persona's field names to them.
+//!
 //! Request keys: pyasic reads with `command` and sends `get_token` with it
 //! too; the seed client and the foreman joined read use `cmd`; both work on
 //! btminer firmware (notes, "Real firmware diversity"). Whether btminer

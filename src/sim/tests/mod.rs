@@ -2,6 +2,7 @@
 //! writes JSON and reads to EOF, exactly as the firmware expects, and the
 //! writeable flow uses the simulator's own crypto (see `testkit`).
 
+mod captures;
 mod faults;
 mod personas;
 mod samples;
