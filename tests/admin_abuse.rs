@@ -5,6 +5,7 @@
 //! without the token, whatever the method.
 
 mod admin_support;
+mod support;
 
 use admin_support::{request, Harness, Setup, TOKEN};
 use std::time::{Duration, Instant};

@@ -3,6 +3,7 @@
 //! line, and refusals that must never reach a miner.
 
 mod admin_support;
+mod support;
 
 use admin_support::{miner_name, request, sample, Harness, Setup, TOKEN};
 use std::time::Duration;

@@ -7,6 +7,7 @@
 //! the start instead of serving plaintext.
 
 mod admin_support;
+mod support;
 
 use admin_support::{miner_name, request_on, Harness, Reply, Setup, TOKEN};
 use std::path::Path;

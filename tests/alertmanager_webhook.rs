@@ -4,6 +4,7 @@
 //! malformed payloads.
 
 mod admin_support;
+mod support;
 
 use admin_support::{sample, Harness, Setup};
 use serde_json::{json, Value};

@@ -4,6 +4,7 @@
 //! a newline (`%0A`) and an escape byte stays one line, escaped.
 
 mod admin_support;
+mod support;
 
 use admin_support::{CaptureWriter, Harness, Setup};
 

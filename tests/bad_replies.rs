@@ -7,6 +7,8 @@
 //! as Prometheus would see it), and leave the healthy miners of the same
 //! fleet at `up 1`. A panic anywhere fails the test.
 
+mod support;
+
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,9 +19,7 @@ use tokio::time::Instant;
 use whatsminer_exporter::client::{ApiChoice, Client, ClientConfig};
 use whatsminer_exporter::collector::render::{render_miners, ExpositionWriter};
 use whatsminer_exporter::collector::{Collector, CollectorConfig, FleetSnapshot, MinerTarget};
-use whatsminer_exporter::exporter::Exporter;
 use whatsminer_exporter::protocol::crypto::{encrypt_base64, Credentials, TokenChallenge};
-use whatsminer_exporter::settings::{ScrapeMode, ScrapeSettings, Settings};
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
 use whatsminer_exporter::transport::{Limits, MinerAddr};
 use whatsminer_exporter::{ErrorKind, MinerError, Secret};
@@ -340,23 +340,11 @@ async fn scrape_through_http_metrics_of_a_started_exporter() {
     let mut cfg = FleetConfig::loopback_ephemeral(MINERS);
     cfg.faults = vec![(1, Fault::NoReply), (2, Fault::ApiDisabled)];
     let fleet = Fleet::start(cfg).await.expect("fleet starts");
-    let exporter = Exporter::start(Settings {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        targets: targets(&fleet.addrs()),
-        collector: collector_config(),
-        scrape: ScrapeSettings {
-            default_timeout: Duration::from_secs(30),
-            timeout_margin: Duration::from_millis(500),
-            mode: ScrapeMode::Live,
-            ..ScrapeSettings::default()
-        },
-        probe: Default::default(),
-        reload: Default::default(),
-        web: None,
-        admin: None,
-    })
-    .await
-    .expect("exporter starts");
+    let mut settings = support::exporter_settings(targets(&fleet.addrs()));
+    settings.collector = collector_config();
+    settings.scrape.default_timeout = Duration::from_secs(30);
+    settings.scrape.min_age = whatsminer_exporter::settings::DEFAULT_MIN_AGE;
+    let exporter = support::start(settings).await;
     let started = Instant::now();
     // Prometheus's header (3.5 s less the 0.5 s margin) must beat the 30 s default.
     let request =
@@ -383,14 +371,9 @@ async fn scrape_through_http_metrics_of_a_started_exporter() {
 }
 
 async fn http_get(addr: SocketAddr, request: &[u8]) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request).await.expect("send");
-    let mut body = Vec::new();
-    tokio::time::timeout(BUDGET + SLACK * 2, stream.read_to_end(&mut body))
-        .await
-        .expect("an answer in time")
-        .expect("read");
-    String::from_utf8_lossy(&body).into_owned()
+    let answer = support::http::send_raw(addr, request, BUDGET + SLACK * 2).await;
+    assert!(answer.closed, "an answer in time");
+    answer.text
 }
 
 #[path = "bad_replies/write_path.rs"]

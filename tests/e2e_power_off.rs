@@ -10,6 +10,7 @@
 //! Install: `apt-get install -y prometheus prometheus-alertmanager`.
 
 mod admin_support;
+mod support;
 
 use admin_support::{request, sample, Harness, Setup};
 use std::io::Write;

@@ -5,51 +5,45 @@
 //! is due), and the server must stay healthy afterwards. Raw TCP is used
 //! throughout, so the bytes on the wire are exactly the abusive ones.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use support::http::{send_raw, RawAnswer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 use whatsminer_exporter::client::ClientConfig;
 use whatsminer_exporter::collector::{CollectorConfig, MinerTarget};
 use whatsminer_exporter::exporter::Exporter;
-use whatsminer_exporter::settings::{ScrapeMode, ScrapeSettings, Settings};
+use whatsminer_exporter::settings::Settings;
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
 use whatsminer_exporter::transport::{Limits, MinerAddr};
 
 /// How long any well-formed exchange with an idle exporter may take.
 const QUICK: Duration = Duration::from_secs(5);
 
+/// Quick timeouts, so abuse never waits on a miner.
 fn settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
-    Settings {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        targets,
-        collector: CollectorConfig {
-            concurrency: 8,
-            info_refresh: Duration::from_secs(600),
-            fetch_info: false,
-            client: ClientConfig {
-                limits: Limits {
-                    connect_timeout: Duration::from_millis(500),
-                    deadline: Duration::from_secs(1),
-                    max_reply_bytes: 1024 * 1024,
-                },
-                read_retries: 0,
-                retry_backoff: Duration::from_millis(50),
+    let mut settings = support::exporter_settings(targets);
+    settings.collector = CollectorConfig {
+        concurrency: 8,
+        info_refresh: Duration::from_secs(600),
+        fetch_info: false,
+        client: ClientConfig {
+            limits: Limits {
+                connect_timeout: Duration::from_millis(500),
+                deadline: Duration::from_secs(1),
+                max_reply_bytes: 1024 * 1024,
             },
+            read_retries: 0,
+            retry_backoff: Duration::from_millis(50),
         },
-        scrape: ScrapeSettings {
-            default_timeout: Duration::from_secs(3),
-            timeout_margin: Duration::from_millis(500),
-            mode: ScrapeMode::Live,
-            ..ScrapeSettings::default()
-        },
-        probe: Default::default(),
-        reload: Default::default(),
-        web: None,
-        admin: None,
-    }
+    };
+    settings.scrape.default_timeout = Duration::from_secs(3);
+    settings.scrape.min_age = whatsminer_exporter::settings::DEFAULT_MIN_AGE;
+    settings
 }
 
 async fn exporter() -> Exporter {
@@ -58,43 +52,9 @@ async fn exporter() -> Exporter {
         .expect("exporter starts")
 }
 
-/// What came back: the status code (if a status line arrived) and the text.
-struct Answer {
-    status: Option<u16>,
-    text: String,
-}
-
-impl Answer {
-    fn is_client_error(&self) -> bool {
-        self.status.is_some_and(|s| (400..500).contains(&s))
-    }
-}
-
-/// Sends `request` (errors ignored: the server may close first) and reads
-/// until the server closes or `wait` ends.
-async fn send(addr: SocketAddr, request: &[u8], wait: Duration) -> Answer {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let _ = stream.write_all(request).await;
-    let mut got = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    let end = Instant::now() + wait;
-    while let Ok(Ok(n)) = tokio::time::timeout_at(end, stream.read(&mut chunk)).await {
-        if n == 0 {
-            break;
-        }
-        got.extend_from_slice(&chunk[..n]);
-    }
-    let text = String::from_utf8_lossy(&got).into_owned();
-    let status = text
-        .strip_prefix("HTTP/1.1 ")
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok());
-    Answer { status, text }
-}
-
-async fn get(addr: SocketAddr, target: &str) -> Answer {
+async fn get(addr: SocketAddr, target: &str) -> RawAnswer {
     let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    send(addr, request.as_bytes(), QUICK).await
+    send_raw(addr, request.as_bytes(), QUICK).await
 }
 
 async fn assert_healthy(addr: SocketAddr) {
@@ -275,7 +235,7 @@ async fn unknown_paths_and_bad_methods_are_404_and_405() {
         ("DELETE", "/-/reload"),
     ] {
         let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        let answer = send(addr, request.as_bytes(), QUICK).await;
+        let answer = send_raw(addr, request.as_bytes(), QUICK).await;
         assert_eq!(answer.status, Some(405), "{method} {path}: {}", answer.text);
     }
     for request in [
@@ -283,7 +243,7 @@ async fn unknown_paths_and_bad_methods_are_404_and_405() {
         b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         b"GET http://evil.example/metrics?x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     ] {
-        let answer = send(addr, request, QUICK).await;
+        let answer = send_raw(addr, request, QUICK).await;
         assert!(
             answer.is_client_error() || answer.status == Some(200),
             "{}: {}",
@@ -317,7 +277,7 @@ async fn request_line_garbage_and_smuggling_shapes_are_400() {
         binary,
     ];
     for request in &cases {
-        let answer = send(addr, request, QUICK).await;
+        let answer = send_raw(addr, request, QUICK).await;
         // A parse error is answered 400; binary noise may get no answer at
         // all, which is fine. Never a 5xx.
         let acceptable = answer.is_client_error() || answer.status.is_none();
@@ -356,7 +316,7 @@ async fn oversized_headers_are_refused_with_431() {
         ("many", many),
         ("huge uri", huge_uri),
     ] {
-        let answer = send(addr, request.as_bytes(), QUICK).await;
+        let answer = send_raw(addr, request.as_bytes(), QUICK).await;
         assert_eq!(answer.status, Some(431), "{what}: {}", answer.text);
     }
     assert_healthy(addr).await;
@@ -373,7 +333,7 @@ async fn declared_huge_bodies_are_not_waited_for() {
         b"POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFF\r\nabc",
     ] {
         let started = Instant::now();
-        let answer = send(addr, request, QUICK).await;
+        let answer = send_raw(addr, request, QUICK).await;
         // The routes never read a body: they answer at once. /-/reload has
         // no configuration file to reload here.
         assert!(
@@ -405,7 +365,7 @@ async fn silly_scrape_timeout_headers_cannot_hold_a_scrape() {
              Connection: close\r\n\r\n"
         );
         let started = Instant::now();
-        let answer = send(addr, request.as_bytes(), QUICK * 2).await;
+        let answer = send_raw(addr, request.as_bytes(), QUICK * 2).await;
         assert!(
             answer.status == Some(200) || answer.is_client_error(),
             "{value:?}: {}",

@@ -2,9 +2,10 @@
 //! with faulty miners, `/probe` serves one target, and a config reload adds
 //! and removes miners without a restart.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use whatsminer_exporter::client::ApiChoice;
 use whatsminer_exporter::collector::MinerTarget;
 use whatsminer_exporter::config::Config;
@@ -13,32 +14,15 @@ use whatsminer_exporter::settings::Settings;
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
 use whatsminer_exporter::transport::MinerAddr;
 
-/// A minimal HTTP/1.1 request; returns status and body.
+/// One request with the shared test client; returns status and body.
 async fn http(
     addr: std::net::SocketAddr,
     method: &str,
     path: &str,
-    headers: &str,
+    headers: &[(&str, &str)],
 ) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n{headers}\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    let reply = support::http::request(addr, method, path, headers, b"").await;
+    (reply.status, reply.body)
 }
 
 fn sample(body: &str, name: &str, miner: &str) -> Option<f64> {
@@ -83,7 +67,7 @@ async fn faulty_miners_are_down_and_the_deadline_holds() {
         exporter.metrics_addr(),
         "GET",
         "/metrics",
-        "X-Prometheus-Scrape-Timeout-Seconds: 2\r\n",
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "2")],
     )
     .await;
     let took = started.elapsed();
@@ -124,7 +108,7 @@ async fn probe_serves_one_target_blackbox_style() {
         exporter.metrics_addr(),
         "GET",
         &format!("/probe?target={target}"),
-        "",
+        &[],
     )
     .await;
     assert_eq!(status, 200);
@@ -153,13 +137,13 @@ async fn probe_serves_one_target_blackbox_style() {
         "{rate} vs {}",
         sim.hashrate_mhs
     );
-    let (status, _) = http(exporter.metrics_addr(), "GET", "/probe", "").await;
+    let (status, _) = http(exporter.metrics_addr(), "GET", "/probe", &[]).await;
     assert_eq!(status, 400);
     let (status, _) = http(
         exporter.metrics_addr(),
         "GET",
         "/probe?target=not%20an%20address",
-        "",
+        &[],
     )
     .await;
     assert_eq!(status, 400);
@@ -199,7 +183,7 @@ async fn reload_adds_and_removes_miners() {
             Ok("reloaded".to_string())
         })
     }));
-    let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", "").await;
+    let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", &[]).await;
     assert!(
         sample(&body, "whatsminer_up", "m0").is_some()
             && sample(&body, "whatsminer_up", "m1").is_some()
@@ -207,19 +191,19 @@ async fn reload_adds_and_removes_miners() {
     assert!(sample(&body, "whatsminer_up", "m2").is_none());
 
     write(&[(1, "m1"), (2, "m2")]);
-    let (status, _) = http(exporter.metrics_addr(), "POST", "/-/reload", "").await;
+    let (status, _) = http(exporter.metrics_addr(), "POST", "/-/reload", &[]).await;
     assert_eq!(status, 200);
-    let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", "").await;
+    let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", &[]).await;
     assert!(sample(&body, "whatsminer_up", "m0").is_none(), "removed");
     assert_eq!(sample(&body, "whatsminer_up", "m2"), Some(1.0), "added");
     assert!(body.contains("whatsminer_exporter_miners 2"));
 
     // A broken file keeps the old config and says so.
     std::fs::write(&path, "[[miners]]\naddress = \"10.0.0.300\"\n").unwrap();
-    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", "").await;
+    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", &[]).await;
     assert_eq!(status, 500);
     assert!(text.contains("exporter.toml:2"), "{text}");
-    let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", "").await;
+    let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", &[]).await;
     assert_eq!(sample(&body, "whatsminer_up", "m2"), Some(1.0));
     assert!(body.contains("whatsminer_exporter_config_last_reload_successful 0"));
     exporter.shutdown().await;
@@ -246,7 +230,7 @@ async fn reload_endpoint_can_be_turned_off() {
             Ok("reloaded".to_string())
         })
     }));
-    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", "").await;
+    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", &[]).await;
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("SIGHUP"), "{text}");
     // The switch guards the endpoint only: a reload by signal still runs.
@@ -256,7 +240,7 @@ async fn reload_endpoint_can_be_turned_off() {
     exporter
         .state
         .set_reload_access(whatsminer_exporter::settings::ReloadAccess::default());
-    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", "").await;
+    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", &[]).await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(reloads.load(std::sync::atomic::Ordering::SeqCst), 2);
     exporter.shutdown().await;

@@ -7,6 +7,7 @@
 //! key and the sign of every token the simulated miners issued.
 
 mod admin_support;
+mod support;
 
 use admin_support::secrets::Secrets;
 use admin_support::{

@@ -12,18 +12,16 @@
 //! either side shows. Both measurements are taken with no scrape in flight
 //! and after a pause that lets the simulator's lingering connections close.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use whatsminer_exporter::client::ApiChoice;
 use whatsminer_exporter::client::ClientConfig;
 use whatsminer_exporter::collector::{CollectorConfig, MinerTarget};
-use whatsminer_exporter::exporter::Exporter;
-use whatsminer_exporter::settings::{ScrapeMode, ScrapeSettings, Settings};
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig, MinerLimits};
 use whatsminer_exporter::transport::{Limits, MinerAddr};
 
@@ -86,21 +84,10 @@ fn open_fds() -> usize {
 /// One `/metrics` scrape: its duration and the `whatsminer_up` values by miner.
 async fn scrape(addr: SocketAddr) -> (Duration, BTreeMap<String, (bool, String)>) {
     let started = Instant::now();
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    stream.write_all(request).await.expect("send");
-    let mut body = Vec::with_capacity(2 << 20);
-    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut body))
-        .await
-        .expect("scrape answered")
-        .expect("read");
+    let reply = support::http::get(addr, "/metrics").await;
     let elapsed = started.elapsed();
-    let text = String::from_utf8_lossy(&body);
-    assert!(
-        text.starts_with("HTTP/1.1 200"),
-        "{}",
-        &text[..text.len().min(200)]
-    );
+    assert_eq!(reply.status, 200, "{:.200}", reply.body);
+    let text = reply.body;
     let mut miners = BTreeMap::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("whatsminer_up{miner=\"") {
@@ -178,37 +165,24 @@ async fn soak(allocator_tuned: bool) {
             ))
         })
         .collect();
-    let exporter = Exporter::start(Settings {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        targets,
-        collector: CollectorConfig {
-            concurrency: 64,
-            info_refresh: Duration::from_secs(120),
-            fetch_info: true,
-            client: ClientConfig {
-                limits: Limits {
-                    connect_timeout: Duration::from_millis(500),
-                    deadline: Duration::from_millis(700),
-                    max_reply_bytes: 128 * 1024,
-                },
-                read_retries: 1,
-                retry_backoff: Duration::from_millis(20),
+    let mut settings = support::exporter_settings(targets);
+    settings.collector = CollectorConfig {
+        concurrency: 64,
+        info_refresh: Duration::from_secs(120),
+        fetch_info: true,
+        client: ClientConfig {
+            limits: Limits {
+                connect_timeout: Duration::from_millis(500),
+                deadline: Duration::from_millis(700),
+                max_reply_bytes: 128 * 1024,
             },
+            read_retries: 1,
+            retry_backoff: Duration::from_millis(20),
         },
-        scrape: ScrapeSettings {
-            default_timeout: Duration::from_secs(3),
-            timeout_margin: Duration::from_millis(500),
-            mode: ScrapeMode::Live,
-            // Each round must reach the miners.
-            min_age: Duration::ZERO,
-        },
-        probe: Default::default(),
-        reload: Default::default(),
-        web: None,
-        admin: None,
-    })
-    .await
-    .expect("exporter starts");
+    };
+    settings.scrape.default_timeout = Duration::from_secs(3);
+    // Each round must reach the miners (min_age 0, as set).
+    let exporter = support::start(settings).await;
     let addr = exporter.metrics_addr();
 
     let started = Instant::now();

@@ -1,17 +1,18 @@
 //! Shared helpers of the admin API tests: a simulated fleet plus an
-//! exporter with the admin API on, both on loopback ephemeral ports; a
-//! minimal HTTP/1.1 client (raw TCP, so malformed headers can be sent); an
-//! audit-log capture (or a TRACE capture of everything); a bounded polling
+//! exporter with the admin API on, both on loopback ephemeral ports; the
+//! HTTP client of `support::http`, re-exported; an audit-log capture (or a TRACE capture of everything); a bounded polling
 //! wait; and a secret finder (`secrets`).
 #![allow(dead_code)]
 
 pub mod secrets;
 
+#[allow(unused_imports)] // Each test binary uses a subset.
+pub use crate::support::http::{request, request_on, Reply};
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use whatsminer_exporter::exporter::Exporter;
 use whatsminer_exporter::settings::Settings;
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig, MinerHandle};
@@ -230,80 +231,6 @@ impl Harness {
             .map(|m| m.command_counts().values().sum::<u64>())
             .sum()
     }
-}
-
-/// An HTTP answer.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub head: String,
-    pub body: String,
-}
-
-impl Reply {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-/// One HTTP/1.1 request over a fresh connection; the whole exchange is
-/// bounded to 20 s.
-pub async fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    request_on(stream, addr, method, path, headers, body).await
-}
-
-/// [`request`] over a connection the caller opened (a TLS stream, say).
-pub async fn request_on<S>(
-    mut stream: S,
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let exchange = async {
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        if !body.is_empty() {
-            head.push_str("Content-Type: application/json\r\n");
-        }
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await.expect("write head");
-        // The server may answer (401, 413) before reading the body.
-        let _ = stream.write_all(body).await;
-        let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw).await;
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no status line in {text:?}"));
-        Reply {
-            status,
-            head: head.to_string(),
-            body: body.to_string(),
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), exchange)
-        .await
-        .expect("HTTP exchange within 20 s")
 }
 
 /// Polls `check` every 20 ms until it holds or `limit` passes.

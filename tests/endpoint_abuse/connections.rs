@@ -146,7 +146,7 @@ async fn reload_is_404_without_a_config_and_serialised_with_one() {
     let exporter = exporter().await;
     let addr = exporter.metrics_addr();
     let post = b"POST /-/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let answer = send(addr, post, QUICK).await;
+    let answer = send_raw(addr, post, QUICK).await;
     assert_eq!(answer.status, Some(404), "{}", answer.text);
 
     // With a configuration, a flood of reloads runs one at a time.
@@ -167,7 +167,7 @@ async fn reload_is_404_without_a_config_and_serialised_with_one() {
     }));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
-        tasks.spawn(async move { send(addr, post, QUICK).await.status });
+        tasks.spawn(async move { send_raw(addr, post, QUICK).await.status });
     }
     while let Some(status) = tasks.join_next().await {
         assert_eq!(status.expect("task"), Some(200));
@@ -240,7 +240,7 @@ async fn a_client_that_never_reads_its_answer_is_cut() {
     settings.scrape.default_timeout = Duration::from_secs(15);
     let exporter = Exporter::start(settings).await.expect("exporter starts");
     let addr = exporter.metrics_addr();
-    let full = send(
+    let full = send_raw(
         addr,
         b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         QUICK * 4,
