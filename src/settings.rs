@@ -5,6 +5,7 @@
 //! config form (a flag, a web form) needs no change past this module.
 
 use crate::client::{ApiChoice, ClientConfig};
+use crate::collector::groups::MetricGroups;
 use crate::collector::{CollectorConfig, MinerTarget};
 use crate::config::web::WebConfig;
 use crate::secret::Secret;
@@ -53,6 +54,9 @@ pub struct ScrapeSettings {
     /// A fleet (or `/probe`) result younger than this is served again
     /// instead of scraping the miners again; zero turns reuse off.
     pub min_age: Duration,
+    /// Metric groups of a `/probe` target that is not a configured miner
+    /// (`[metrics]` without its overrides).
+    pub groups: MetricGroups,
 }
 
 /// `[scrape] min_age` by default: an HA pair of Prometheus servers whose
@@ -66,6 +70,7 @@ impl Default for ScrapeSettings {
             timeout_margin: Duration::from_millis(500),
             mode: ScrapeMode::Live,
             min_age: DEFAULT_MIN_AGE,
+            groups: MetricGroups::default(),
         }
     }
 }

@@ -88,10 +88,13 @@ fn quick_bench_reports_every_figure() {
     assert_eq!(number(&report, "/commands/scrape_per_miner"), 3.0);
     assert_eq!(number(&report, "/commands/info_commands_on_scrape"), 0.0);
     assert!(number(&report, "/commands/warmup_per_miner") > 3.0);
-    assert_eq!(number(&report, "/render/miners"), 500.0);
-    assert!(number(&report, "/render/median_ms") > 0.0);
-    assert!(number(&report, "/render/cpu_median_ms") > 0.0);
-    assert!(number(&report, "/render/series") > 500.0 * 20.0);
+    assert_eq!(number(&report, "/render/full/miners"), 500.0);
+    assert!(number(&report, "/render/full/median_ms") > 0.0);
+    assert!(number(&report, "/render/full/cpu_median_ms") > 0.0);
+    assert!(number(&report, "/render/full/series") > 500.0 * 20.0);
+    // The large-farm profile drops the per-board and per-pool series.
+    let large = number(&report, "/render/large_farm/series");
+    assert!(large > 500.0 * 10.0 && large * 2.0 < number(&report, "/render/full/series"));
 
     assert_eq!(number(&report, "/probe/requests"), 200.0);
     assert_eq!(number(&report, "/probe/ok"), 200.0);

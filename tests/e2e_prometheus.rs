@@ -8,6 +8,9 @@
 //!   rules loaded and a fleet that exercises them (see `rich_fleet`), every
 //!   dashboard and rule expression (tools/kit/extract_promql.py) is valid
 //!   and returns data, apart from the short, justified `ALLOWED_EMPTY` list.
+//! * `dashboards_and_rules_hold_with_the_large_farm_profile`: with the
+//!   reduced metric groups, every expression still runs without error and
+//!   every rule evaluates; the switched-off families are absent.
 //!
 //! Skipped with a loud note when prometheus or python3 is missing (fails
 //! under `CI`).
@@ -16,12 +19,14 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::prometheus::{config_from_deploy, PrometheusProcess, ScrapeSetup};
 use support::rich_fleet::{restart_btminer, rich_fleet, role};
-use support::{http_get, run_tool, sim_fleet, sim_name, start_exporter, tool};
+use support::{http_get, run_tool, sim_fleet, sim_name, start_exporter, target, tool};
+use whatsminer_exporter::collector::groups::MetricGroups;
 
 /// Bound on waiting for Prometheus to have scraped what we look for.
 const SCRAPE_WAIT: Duration = Duration::from_secs(60);
@@ -287,19 +292,19 @@ async fn every_dashboard_and_rule_expression_returns_data() {
         failures.lines().count() / 2,
         checks.len()
     );
-    let rule_count = checks
-        .iter()
-        .filter(|c| c.source.contains(".rules.yml#"))
-        .count();
-    check_rules_loaded(&prom, rule_count).await;
+    check_rules_loaded(&prom, &checks).await;
     drop(prom);
     rich.exporter.shutdown().await;
     rich.fleet.shutdown().await;
 }
 
-/// Every deployed rule (`expected` of them) is loaded and evaluates
-/// without error; the down miner's alert is pending or firing.
-async fn check_rules_loaded(prom: &PrometheusProcess, expected: usize) {
+/// Every deployed rule (one per rule expression among `checks`) is loaded
+/// and evaluates without error; the down miner's alert is pending or firing.
+async fn check_rules_loaded(prom: &PrometheusProcess, checks: &[Check]) {
+    let expected = checks
+        .iter()
+        .filter(|c| c.source.contains(".rules.yml#"))
+        .count();
     let (status, body) = http_get(&format!("{}/api/v1/rules", prom.url))
         .await
         .expect("GET rules");
@@ -330,4 +335,73 @@ async fn check_rules_loaded(prom: &PrometheusProcess, expected: usize) {
         "WhatsminerDown is {}",
         down["state"]
     );
+}
+
+/// The large-farm profile (no board or pool series; the 1m and 15m
+/// windows): every dashboard and rule expression still runs
+/// without error (a panel over a group that is off shows no data), every
+/// rule evaluates, the core panels have data, and the groups that are off
+/// have no series at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboards_and_rules_hold_with_the_large_farm_profile() {
+    let test = "dashboards_and_rules_hold_with_the_large_farm_profile";
+    let (Some(python), Some(binary)) = (tool("python3", test), tool("prometheus", test)) else {
+        return;
+    };
+    let (fleet, mut names, targets) = sim_fleet(4).await;
+    let mut targets: Vec<_> = targets
+        .into_iter()
+        .map(|t| Arc::new(Arc::unwrap_or_clone(t).with_groups(MetricGroups::LARGE_FARM)))
+        .collect();
+    // One miner that is down, so that WhatsminerDown has something to say.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_addr = dead.local_addr().expect("addr");
+    drop(dead);
+    names.push("dead".into());
+    targets.push(Arc::new(
+        Arc::unwrap_or_clone(target(dead_addr, "dead")).with_groups(MetricGroups::LARGE_FARM),
+    ));
+    let exporter = start_exporter(targets).await;
+    let setup = ScrapeSetup {
+        exporter: exporter.metrics_addr(),
+        probe_targets: &[],
+        stalled_exporter: None,
+        rules: true,
+    };
+    let prom = start_prometheus(&binary, &setup).await;
+    let core = r#"whatsminer_hashrate_hashes_per_second{window="15m"} > 0"#;
+    let scraped = eventually(SCRAPE_WAIT, || async {
+        expect_miners(&prom, r#"whatsminer_up{job="whatsminer"}"#, &names).await?;
+        expect_miners(&prom, core, &names[..4]).await
+    })
+    .await;
+    if let Err(e) = scraped {
+        panic!("{e}\nPrometheus log:\n{}", prom.log_text());
+    }
+    let off = r#"{__name__=~"whatsminer_(board|pool)_.+"}"#;
+    assert_eq!(prom.query(off).await.expect("query").len(), 0, "{off}");
+    let windows = r#"whatsminer_hashrate_hashes_per_second{window!~"1m|15m"}"#;
+    assert_eq!(prom.query(windows).await.expect("query").len(), 0);
+    let mut checks = extracted_expressions(&python);
+    for check in &mut checks {
+        check.outcome = prom.query(&check.expr).await.map(|r| r.len());
+    }
+    let errors: Vec<String> = checks
+        .iter()
+        .filter_map(|c| {
+            c.outcome
+                .as_ref()
+                .err()
+                .map(|e| format!("{}: {e}", c.source))
+        })
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "expressions failing:\n{}",
+        errors.join("\n")
+    );
+    check_rules_loaded(&prom, &checks).await;
+    drop(prom);
+    exporter.shutdown().await;
+    fleet.shutdown().await;
 }

@@ -4,6 +4,7 @@
 //! replies parsed once and replicated to a large fleet.
 
 use super::{median, BenchError};
+use crate::collector::groups::MetricGroups;
 use crate::collector::render::{capacity_hint, render_miners, ExpositionWriter};
 use crate::collector::{Collector, MinerSnapshot, MinerTarget};
 use crate::config::{Config, MinerEntry};
@@ -46,12 +47,21 @@ pub struct CommandCounts {
     pub info_commands_on_scrape: u64,
 }
 
+/// Render figures with every metric group (the default) and with the
+/// large-farm profile.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RenderProfiles {
+    pub full: RenderFigures,
+    pub large_farm: RenderFigures,
+}
+
 /// Scrapes a small in-process fleet twice with the exporter's default
-/// collector settings, then times rendering `render_miners` snapshots.
+/// collector settings, then times rendering `render_miners` snapshots, for
+/// the default metric groups and for the large-farm profile.
 pub async fn measure(
     render_miners_count: usize,
     runs: usize,
-) -> Result<(RenderFigures, CommandCounts), BenchError> {
+) -> Result<(RenderProfiles, CommandCounts), BenchError> {
     let fleet = Fleet::start(FleetConfig::loopback_ephemeral(SOURCE_MINERS))
         .await
         .map_err(|e| BenchError::new(format!("in-process fleet: {e}")))?;
@@ -92,8 +102,17 @@ pub async fn measure(
         scrape_per_miner: after as f64 / SOURCE_MINERS as f64,
         info_commands_on_scrape,
     };
-    let snapshots = replicate(&steady.miners, render_miners_count);
-    Ok((time_render(&snapshots, runs), counts))
+    let full = replicate(&steady.miners, render_miners_count, MetricGroups::FULL);
+    let large = replicate(
+        &steady.miners,
+        render_miners_count,
+        MetricGroups::LARGE_FARM,
+    );
+    let profiles = RenderProfiles {
+        full: time_render(&full, runs),
+        large_farm: time_render(&large, runs),
+    };
+    Ok((profiles, counts))
 }
 
 fn total_commands(fleet: &Fleet) -> u64 {
@@ -105,15 +124,15 @@ fn total_commands(fleet: &Fleet) -> u64 {
 }
 
 /// `count` snapshots cycling through `source`, each with its own target
-/// (a distinct loopback address, used only as a label).
-fn replicate(source: &[MinerSnapshot], count: usize) -> Vec<MinerSnapshot> {
+/// (a distinct loopback address, used only as a label) and `groups`.
+fn replicate(source: &[MinerSnapshot], count: usize, groups: MetricGroups) -> Vec<MinerSnapshot> {
     (0..count)
         .filter_map(|i| {
             let template = source.get(i % source.len().max(1))?;
             let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 3, 0, 1)) + i as u32);
             let addr = MinerAddr::from_socket_addr(SocketAddr::new(ip.into(), 4028));
             let mut snapshot = template.clone();
-            snapshot.target = Arc::new(MinerTarget::from_addr(addr));
+            snapshot.target = Arc::new(MinerTarget::from_addr(addr).with_groups(groups));
             Some(snapshot)
         })
         .collect()
@@ -173,7 +192,10 @@ mod tests {
 
     #[tokio::test]
     async fn counts_commands_and_renders_every_replica() {
-        let (render, counts) = measure(60, 2).await.expect("measure");
+        let (profiles, counts) = measure(60, 2).await.expect("measure");
+        let render = profiles.full;
+        let large = profiles.large_farm;
+        assert!(large.series * 2 < render.series, "{large:?} vs {render:?}");
         assert_eq!(counts.scrape_per_miner, 3.0, "{counts:?}");
         assert_eq!(counts.info_commands_on_scrape, 0);
         assert!(counts.warmup_per_miner > 3.0, "{counts:?}");

@@ -5,7 +5,7 @@
 use super::load::{PowerFigures, ProbeFigures};
 use super::peer::PeerFigures;
 use super::procs::Machine;
-use super::render::{CommandCounts, RenderFigures};
+use super::render::{CommandCounts, RenderFigures, RenderProfiles};
 use serde::Serialize;
 
 /// Targets from the issue, judged at every fleet size.
@@ -74,7 +74,7 @@ pub struct Report {
     pub runs: usize,
     pub concurrency: usize,
     pub commands: CommandCounts,
-    pub render: RenderFigures,
+    pub render: RenderProfiles,
     pub fleets: Vec<FleetFigures>,
     pub probe: Option<ProbeFigures>,
     pub power: Option<PowerFigures>,
@@ -138,20 +138,25 @@ fn rows(report: &Report) -> Vec<Vec<String>> {
         .collect()
 }
 
+fn render_line(profile: &str, r: &RenderFigures) -> String {
+    format!(
+        "render of {} miners{profile}: median {:.1} ms{} wall, {:.1} ms CPU ({:.1} ms CPU into a reused buffer; {} series, {:.1} per miner, {:.1} MiB)",
+        r.miners,
+        r.median_ms,
+        mark(r.median_ms <= TARGET_RENDER_MS),
+        r.cpu_median_ms,
+        r.reused_buffer_cpu_median_ms,
+        r.series,
+        r.series as f64 / r.miners.max(1) as f64,
+        r.exposition_bytes as f64 / 1048576.0
+    )
+}
+
 fn extra_lines(report: &Report) -> Vec<String> {
-    let r = &report.render;
     let c = &report.commands;
     let mut lines = vec![
-        format!(
-            "render of {} miners: median {:.1} ms{} wall, {:.1} ms CPU ({:.1} ms CPU into a reused buffer; {} series, {:.1} MiB)",
-            r.miners,
-            r.median_ms,
-            mark(r.median_ms <= TARGET_RENDER_MS),
-            r.cpu_median_ms,
-            r.reused_buffer_cpu_median_ms,
-            r.series,
-            r.exposition_bytes as f64 / 1048576.0
-        ),
+        render_line("", &report.render.full),
+        render_line(" (large_farm profile)", &report.render.large_farm),
         format!(
             "commands per miner: warm-up scrape {:.1}, later scrapes {:.1} (info commands on later scrapes: {})",
             c.warmup_per_miner, c.scrape_per_miner, c.info_commands_on_scrape

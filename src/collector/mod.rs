@@ -22,6 +22,7 @@
 
 pub mod deferred;
 pub mod gate;
+pub mod groups;
 pub mod info_cache;
 pub mod render;
 pub mod snapshot;

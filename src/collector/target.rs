@@ -3,6 +3,7 @@
 //! string is escaped once here, not on every render.
 
 use crate::client::ApiChoice;
+use crate::collector::groups::MetricGroups;
 use crate::collector::render::writer::base_labels;
 use crate::transport::MinerAddr;
 
@@ -15,6 +16,8 @@ pub struct MinerTarget {
     pub labels: Vec<(String, String)>,
     /// The API asked for (`protocol` in the configuration).
     pub protocol: ApiChoice,
+    /// The metric groups written for this miner (`[metrics]`).
+    pub groups: MetricGroups,
     /// `miner="..",k="v"` escaped, ready to paste into a sample line.
     pub(crate) label_string: String,
 }
@@ -37,8 +40,15 @@ impl MinerTarget {
             name,
             labels,
             protocol,
+            groups: MetricGroups::default(),
             label_string,
         }
+    }
+
+    /// The same target with its own metric groups.
+    pub fn with_groups(mut self, groups: MetricGroups) -> Self {
+        self.groups = groups;
+        self
     }
 
     /// A target for one address with no name or labels (the `/probe` path).

@@ -136,6 +136,7 @@ fn config_miner(
         labels: into_sorted(labels),
         protocol,
         password: own_password.or_else(|| defaults.password.clone()),
+        groups: Default::default(),
     };
     Ok((entry, (address_place, name_place)))
 }
@@ -158,6 +159,7 @@ fn file_miner(defaults: &Defaults, target: &FileTarget) -> Result<MinerEntry, Co
         labels: into_sorted(labels),
         protocol: defaults.protocol,
         password: defaults.password.clone(),
+        groups: Default::default(),
     })
 }
 

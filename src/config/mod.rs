@@ -12,6 +12,7 @@
 mod admin;
 mod build;
 mod error;
+mod metrics;
 mod miners;
 mod raw;
 mod resolve;
@@ -24,6 +25,8 @@ mod tests;
 #[cfg(test)]
 mod tests_errors;
 #[cfg(test)]
+mod tests_metrics;
+#[cfg(test)]
 mod tests_targets;
 #[cfg(test)]
 mod tests_web;
@@ -35,6 +38,7 @@ use crate::settings::{
 };
 pub use crate::transport::MinerAddr;
 pub use error::{ConfigError, ConfigErrorKind, Place};
+pub use metrics::{MetricsConfig, Override as MetricsOverride};
 pub use resolve::admin_miner;
 
 /// The tracing filter of a `[log] level` or `--log-level` value, checked
@@ -71,6 +75,8 @@ pub struct Config {
     /// `None` unless `[admin] enabled = true`.
     pub admin: Option<AdminApi>,
     pub webhook: WebhookSettings,
+    /// `[metrics]`: the metric groups; each miner's are in its entry.
+    pub metrics: MetricsConfig,
     /// The file the configuration came from.
     pub source: PathBuf,
 }
@@ -136,6 +142,8 @@ pub struct MinerEntry {
     pub protocol: ApiChoice,
     /// The admin password for writeable commands, if any was configured.
     pub password: Option<Secret>,
+    /// The metric groups of this miner (`[metrics]` and its overrides).
+    pub groups: crate::collector::groups::MetricGroups,
 }
 
 impl Default for ServerConfig {
@@ -193,6 +201,7 @@ impl Config {
             miners,
             admin: None,
             webhook: WebhookSettings::default(),
+            metrics: MetricsConfig::default(),
             source: PathBuf::from("<demo>"),
         }
     }
@@ -207,6 +216,7 @@ impl MinerEntry {
             labels: Vec::new(),
             protocol: ApiChoice::default(),
             password: None,
+            groups: Default::default(),
         }
     }
 }
@@ -232,7 +242,9 @@ pub fn from_str(text: &str, source: &Path) -> Result<Config, ConfigError> {
     let scrape = build::scrape(&ctx, &raw.scrape)?;
     let admin = admin::admin(&ctx, &raw.admin)?;
     let webhook = admin::webhook(&ctx, &raw.webhook, admin.as_ref())?;
-    let miners = miners::build(&ctx, &raw)?;
+    let mut miners = miners::build(&ctx, &raw)?;
+    let metrics = metrics::build(&ctx, &raw.metrics)?;
+    metrics.assign(&mut miners);
     Ok(Config {
         server,
         log,
@@ -240,6 +252,7 @@ pub fn from_str(text: &str, source: &Path) -> Result<Config, ConfigError> {
         miners,
         admin,
         webhook,
+        metrics,
         source: source.to_path_buf(),
     })
 }

@@ -34,6 +34,8 @@ pub(crate) struct RawConfig {
     pub admin: RawAdmin,
     #[serde(default)]
     pub webhook: RawWebhook,
+    #[serde(default)]
+    pub metrics: super::metrics::RawMetrics,
 }
 
 #[derive(Debug, Default, Deserialize)]

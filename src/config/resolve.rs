@@ -42,6 +42,7 @@ impl Config {
                 timeout_margin: scrape.timeout_margin,
                 mode: scrape.mode,
                 min_age: scrape.min_age,
+                groups: self.metrics.base,
             },
         }
     }
@@ -60,12 +61,10 @@ impl Config {
 }
 
 fn target(m: &MinerEntry) -> Arc<MinerTarget> {
-    Arc::new(MinerTarget::new(
-        m.addr.clone(),
-        m.name.clone(),
-        m.labels.clone(),
-        m.protocol,
-    ))
+    Arc::new(
+        MinerTarget::new(m.addr.clone(), m.name.clone(), m.labels.clone(), m.protocol)
+            .with_groups(m.groups),
+    )
 }
 
 /// The admin API knows a miner by its configured name, else `host:port`.

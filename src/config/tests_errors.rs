@@ -56,9 +56,9 @@ fn unknown_keys_are_named_with_their_line() {
         e.starts_with("exporter.toml:3:1: miners[0].colour: unknown field"),
         "{e}"
     );
-    let e = error_of(&format!("{MINER}[metrics]\nx = 1\n"));
+    let e = error_of(&format!("{MINER}[metric]\nx = 1\n"));
     assert!(
-        e.starts_with("exporter.toml:3:2: metrics: unknown field `metrics`"),
+        e.starts_with("exporter.toml:3:2: metric: unknown field `metric`"),
         "{e}"
     );
 }

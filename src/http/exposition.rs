@@ -6,6 +6,7 @@ use super::server::{respond, respond_stream, text, Body};
 use super::share::Served;
 use super::state::{AppState, FleetKey, ProbeKey};
 use crate::client::ApiChoice;
+use crate::collector::groups::GroupRequest;
 use crate::collector::render::{capacity_hint, render_miners, ExpositionWriter, MetricType};
 use crate::collector::MinerTarget;
 use crate::settings::ScrapeMode;
@@ -37,7 +38,12 @@ pub fn scrape_budget(headers: &HeaderMap, default_timeout: Duration, margin: Dur
     budget.max(Duration::from_millis(100))
 }
 
-pub async fn metrics(state: &Arc<AppState>, headers: &HeaderMap) -> Response<Body> {
+/// The whole fleet; `request` is the query's choice of metric groups.
+pub async fn metrics(
+    state: &Arc<AppState>,
+    request: Option<GroupRequest>,
+    headers: &HeaderMap,
+) -> Response<Body> {
     let settings = state.settings();
     let snapshot = match (settings.mode, state.latest_snapshot()) {
         (ScrapeMode::Background { .. }, Some(snapshot)) => snapshot,
@@ -71,6 +77,7 @@ pub async fn metrics(state: &Arc<AppState>, headers: &HeaderMap) -> Response<Bod
     };
     if snapshot.miners.len() <= STREAM_ABOVE_MINERS {
         let mut out = ExpositionWriter::with_capacity(capacity_hint(snapshot.miners.len()));
+        out.choose_groups(request);
         render_miners(&mut out, &snapshot.miners, SystemTime::now());
         out.append_raw(&state.telemetry.render());
         return respond(StatusCode::OK, CONTENT_TYPE, out.finish());
@@ -98,6 +105,7 @@ pub async fn metrics(state: &Arc<AppState>, headers: &HeaderMap) -> Response<Bod
             }
         });
         let mut out = ExpositionWriter::streaming(STREAM_CHUNK_BYTES, sink);
+        out.choose_groups(request);
         render_miners(&mut out, &snapshot.miners, SystemTime::now());
         out.append_raw(&self_metrics);
         let _ = out.finish();
@@ -108,9 +116,12 @@ pub async fn metrics(state: &Arc<AppState>, headers: &HeaderMap) -> Response<Bod
     respond_stream(StatusCode::OK, CONTENT_TYPE, rx)
 }
 
+/// One miner, blackbox style; `request` is the query's choice of metric
+/// groups (read from the same query by the caller).
 pub async fn probe(
     state: &Arc<AppState>,
     query: Option<&str>,
+    request: Option<GroupRequest>,
     headers: &HeaderMap,
 ) -> Response<Body> {
     let mut target_param = None;
@@ -151,15 +162,13 @@ pub async fn probe(
             "target is not a configured miner (server.probe_targets = \"configured\")\n",
         );
     }
-    let target = configured.unwrap_or_else(|| {
-        Arc::new(MinerTarget::new(
-            addr,
-            None,
-            Vec::new(),
-            protocol.unwrap_or_default(),
-        ))
-    });
     let settings = state.settings();
+    let target = configured.unwrap_or_else(|| {
+        Arc::new(
+            MinerTarget::new(addr, None, Vec::new(), protocol.unwrap_or_default())
+                .with_groups(settings.groups),
+        )
+    });
     let started = tokio::time::Instant::now();
     let deadline =
         started + scrape_budget(headers, settings.default_timeout, settings.timeout_margin);
@@ -201,6 +210,7 @@ pub async fn probe(
         "How long the probe took.",
     );
     out.sample("", &[], elapsed.as_secs_f64());
+    out.choose_groups(request);
     render_miners(
         &mut out,
         std::slice::from_ref(&*snapshot),

@@ -13,6 +13,7 @@ mod write_timeout;
 
 pub use state::AppState;
 
+use crate::collector::groups::GroupRequest;
 use crate::settings::ReloadAccess;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -67,11 +68,18 @@ fn handler_name(path: &str) -> &'static str {
 async fn route(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
     let path = req.uri().path().to_string();
     match (req.method(), path.as_str()) {
-        (&Method::GET | &Method::HEAD, "/metrics") => {
-            exposition::metrics(&state, req.headers()).await
-        }
-        (&Method::GET | &Method::HEAD, "/probe") => {
-            exposition::probe(&state, req.uri().query(), req.headers()).await
+        (&Method::GET | &Method::HEAD, "/metrics" | "/probe") => {
+            // Both take the same choice of metric groups in the query.
+            let query = req.uri().query();
+            let groups = match GroupRequest::from_query(query) {
+                Ok(groups) => groups,
+                Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
+            };
+            if path == "/metrics" {
+                exposition::metrics(&state, groups, req.headers()).await
+            } else {
+                exposition::probe(&state, query, groups, req.headers()).await
+            }
         }
         (&Method::GET | &Method::HEAD, "/-/healthy") => text(StatusCode::OK, "Healthy\n"),
         (&Method::GET | &Method::HEAD, "/-/ready") => {

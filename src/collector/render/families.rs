@@ -4,6 +4,7 @@
 
 use super::writer::{ExpositionWriter, MetricType::*};
 use super::Gauge;
+use crate::collector::groups::{FamilyGroups, MetricGroups};
 use crate::collector::snapshot::MinerSnapshot;
 use crate::protocol::repair::RepairKind;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,7 +20,9 @@ pub(super) fn unix(t: SystemTime) -> f64 {
 }
 
 /// Writes one family: `each` emits samples for one miner via `emit(extra
-/// labels, value)`. Families with no sample at all are skipped entirely.
+/// labels, value)`. Families with no sample at all are skipped entirely,
+/// and so are the miners whose metric groups leave the family (or a
+/// sample's hashrate window) out.
 pub(super) fn family<F>(
     out: &mut ExpositionWriter,
     miners: &[MinerSnapshot],
@@ -30,10 +33,18 @@ pub(super) fn family<F>(
 ) where
     F: Fn(&MinerSnapshot, &mut dyn FnMut(&[(&str, &str)], Option<f64>)),
 {
+    let needs = FamilyGroups::of(name);
     let mut header_written = false;
     for m in miners {
+        let groups = out.groups_for(m.target.groups);
+        if !needs.kept_by(groups) {
+            continue;
+        }
         let labels = m.target.label_string();
         each(m, &mut |extra, value| {
+            if needs.windowed && !window_kept(extra, groups) {
+                return;
+            }
             if let Some(v) = value {
                 if !header_written {
                     out.family(name, kind, help);
@@ -43,6 +54,14 @@ pub(super) fn family<F>(
             }
         });
     }
+}
+
+/// Whether a sample's `window` label (if any) is a kept window.
+fn window_kept(extra: &[(&str, &str)], groups: MetricGroups) -> bool {
+    extra
+        .iter()
+        .find(|(k, _)| *k == "window")
+        .is_none_or(|(_, w)| groups.keeps_window(w))
 }
 
 pub fn write_all(out: &mut ExpositionWriter, miners: &[MinerSnapshot], now: SystemTime) {

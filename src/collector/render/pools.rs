@@ -5,6 +5,7 @@ use super::families::ok;
 use super::writer::{base_labels, ExpositionWriter, MetricType, MetricType::*};
 use super::Gauge;
 use crate::client::types::Pool;
+use crate::collector::groups::Group;
 use crate::collector::snapshot::MinerSnapshot;
 
 /// Removes a `user:password@` part from a pool URL: pool passwords must
@@ -58,6 +59,9 @@ fn pool_family(
 ) {
     let mut header_written = false;
     for (m, miner_labels) in miners.iter().zip(labels) {
+        if !out.groups_for(m.target.groups).has(Group::Pools) {
+            continue;
+        }
         let Ok(pools) = &m.pools else { continue };
         for (pool, prepared) in pools.0.iter().zip(miner_labels) {
             if let Some(v) = value(pool) {
@@ -80,6 +84,13 @@ type PoolFamily = (
 );
 
 pub fn write_pools(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
+    // Skip the label strings when no miner shows its pools.
+    if !miners
+        .iter()
+        .any(|m| out.groups_for(m.target.groups).has(Group::Pools))
+    {
+        return;
+    }
     let labels = pool_labels(miners);
     let families: [PoolFamily; 9] = [
         (

@@ -3,6 +3,8 @@
 //! without building metric objects: at 5,000 miners and ~80 series each,
 //! rendering must stay in the tens of milliseconds.
 
+use crate::collector::groups::{GroupRequest, MetricGroups};
+
 /// Escapes a label value: backslash, double quote and newline.
 #[inline]
 pub fn escape_label_value(value: &str, out: &mut String) {
@@ -58,6 +60,8 @@ pub struct ExpositionWriter {
     out: String,
     name: &'static str,
     sink: Option<(ChunkSink, usize)>,
+    /// The request's choice of metric groups, if it made one.
+    request: Option<GroupRequest>,
 }
 
 impl ExpositionWriter {
@@ -66,6 +70,7 @@ impl ExpositionWriter {
             out: String::with_capacity(bytes),
             name: "",
             sink: None,
+            request: None,
         }
     }
 
@@ -75,6 +80,7 @@ impl ExpositionWriter {
             out: String::with_capacity(chunk_bytes + 4096),
             name: "",
             sink: Some((sink, chunk_bytes)),
+            request: None,
         }
     }
 
@@ -96,6 +102,21 @@ impl ExpositionWriter {
             out: buffer,
             name: "",
             sink: None,
+            request: None,
+        }
+    }
+
+    /// Applies a request's choice of metric groups (`collect[]` etc.) to
+    /// every miner written from now on.
+    pub fn choose_groups(&mut self, request: Option<GroupRequest>) {
+        self.request = request;
+    }
+
+    /// The metric groups written for a miner configured with `configured`.
+    pub fn groups_for(&self, configured: MetricGroups) -> MetricGroups {
+        match &self.request {
+            Some(r) => r.apply(configured),
+            None => configured,
         }
     }
 
