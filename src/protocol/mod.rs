@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod crypto;
+pub mod joined;
 pub mod repair;
 pub mod reply;
 pub mod v3;
