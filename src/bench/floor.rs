@@ -1,9 +1,11 @@
-//! The floor: the least work that can possibly fetch a fleet's data. A bare
-//! TCP client makes exactly the exchanges a measured exporter scrape makes
-//! (`summary`, `devs` and `pools` per miner, the three at once, at most
-//! `concurrency` miners in flight, one task per miner as the collector
-//! does), reads every reply to EOF and throws it away: no parsing, no
-//! metrics. The exporter's cost is judged against this.
+//! The floors: the least work that can possibly fetch a fleet's data. A
+//! bare TCP client makes the exchanges of a scrape, at most `concurrency`
+//! miners in flight, one task per miner as the collector does, reads every
+//! reply to EOF and throws it away: no parsing, no metrics. Two floors:
+//! [`Floor::ThreeExchanges`] (`summary`, `devs` and `pools` per miner, the
+//! three at once) and [`Floor::OneExchange`] (one joined read,
+//! `{"command":"summary+devs+pools"}`, where the firmware joins reads). The
+//! exporter's cost is judged against both.
 
 use crate::client::{plain_request, RequestKey};
 use serde_json::Map;
@@ -17,6 +19,31 @@ use tokio::time::Instant;
 
 /// The commands of a measured scrape (the slow info commands are cached).
 pub const SCRAPE_COMMANDS: [&str; 3] = ["summary", "devs", "pools"];
+
+/// Which exchanges a floor run makes per miner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Floor {
+    /// `summary`, `devs` and `pools`, three exchanges at once.
+    ThreeExchanges,
+    /// One joined read of the three.
+    OneExchange,
+}
+
+impl Floor {
+    /// The request bytes, one per exchange.
+    fn requests(self) -> Vec<Vec<u8>> {
+        match self {
+            Floor::ThreeExchanges => SCRAPE_COMMANDS
+                .iter()
+                .map(|c| plain_request(RequestKey::default(), c, &Map::new()))
+                .collect(),
+            Floor::OneExchange => {
+                let joined = crate::protocol::joined::command(&SCRAPE_COMMANDS);
+                vec![plain_request(RequestKey::Command, &joined, &Map::new())]
+            }
+        }
+    }
+}
 
 /// Largest reply read, as the exporter's default `max_reply_bytes`.
 const MAX_REPLY: usize = 1024 * 1024;
@@ -32,9 +59,13 @@ pub struct FloorRun {
 }
 
 /// Runs the exchanges of one scrape of `miners`, all done by `limit`.
-pub async fn run(miners: &Arc<Vec<SocketAddr>>, concurrency: usize, limit: Duration) -> FloorRun {
-    let requests: Arc<[Vec<u8>; 3]> =
-        Arc::new(SCRAPE_COMMANDS.map(|c| plain_request(RequestKey::default(), c, &Map::new())));
+pub async fn run(
+    miners: &Arc<Vec<SocketAddr>>,
+    concurrency: usize,
+    limit: Duration,
+    floor: Floor,
+) -> FloorRun {
+    let requests: Arc<Vec<Vec<u8>>> = Arc::new(floor.requests());
     let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
     let started = Instant::now();
     let deadline = started + limit;
@@ -48,18 +79,25 @@ pub async fn run(miners: &Arc<Vec<SocketAddr>>, concurrency: usize, limit: Durat
             else {
                 return [None, None, None];
             };
-            let [a, b, c] = &*requests;
-            let (a, b, c) = tokio::join!(
-                exchange(addr, a, deadline),
-                exchange(addr, b, deadline),
-                exchange(addr, c, deadline)
-            );
-            [a, b, c]
+            match requests.as_slice() {
+                [a, b, c] => {
+                    let (a, b, c) = tokio::join!(
+                        exchange(addr, a, deadline),
+                        exchange(addr, b, deadline),
+                        exchange(addr, c, deadline)
+                    );
+                    [a, b, c]
+                }
+                [one] => [exchange(addr, one, deadline).await, Some(0), Some(0)],
+                _ => [None, None, None],
+            }
         });
     }
     let mut result = FloorRun::default();
+    let per_miner = requests.len();
     while let Some(joined) = tasks.join_next().await {
-        for outcome in joined.unwrap_or([None, None, None]) {
+        let outcomes = joined.unwrap_or([None, None, None]);
+        for outcome in outcomes.into_iter().take(per_miner) {
             match outcome {
                 Some(n) => {
                     result.ok += 1;
@@ -108,13 +146,31 @@ mod tests {
         cfg.faults = vec![(3, Fault::ApiDisabled)];
         let fleet = Fleet::start(cfg).await.expect("fleet");
         let addrs = Arc::new(fleet.addrs());
-        let run = run(&addrs, 2, Duration::from_secs(20)).await;
+        let run = run(&addrs, 2, Duration::from_secs(20), Floor::ThreeExchanges).await;
         assert_eq!((run.ok, run.failed), (9, 3), "{run:?}");
         assert!(run.bytes > 9 * 100, "{run:?}");
         let miner = fleet.miner(0).expect("miner 0");
         for command in SCRAPE_COMMANDS {
             assert_eq!(miner.command_count(command), 1, "{command}");
         }
+        fleet.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_one_exchange_floor_makes_one_joined_read_per_miner() {
+        let mut cfg = FleetConfig::loopback_ephemeral(4);
+        cfg.faults = vec![(3, Fault::ApiDisabled)];
+        let fleet = Fleet::start(cfg).await.expect("fleet");
+        let addrs = Arc::new(fleet.addrs());
+        let run = run(&addrs, 2, Duration::from_secs(20), Floor::OneExchange).await;
+        assert_eq!((run.ok, run.failed), (3, 1), "{run:?}");
+        let miner = fleet.miner(0).expect("miner 0");
+        assert_eq!(miner.connection_count(), 1);
+        for command in SCRAPE_COMMANDS {
+            assert_eq!(miner.command_count(command), 1, "{command}");
+        }
+        // The joined answer holds all three parts.
+        assert!(run.bytes > 3 * 300, "{run:?}");
         fleet.shutdown().await;
     }
 }

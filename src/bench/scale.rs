@@ -1,11 +1,11 @@
 //! One fleet size: a simulator process and an exporter process (both this
-//! same binary), then exporter scrapes and floor runs in alternation, each
-//! pair giving one wall and one CPU ratio.
+//! same binary), then exporter scrapes and runs of both floors in
+//! alternation, each round giving a wall and a CPU ratio to each floor.
 
-use super::floor;
+use super::floor::{self, Floor};
 use super::http::Connection;
 use super::procs::{cpu_time, peak_rss, rss, wait_for, ChildGuard};
-use super::report::{FleetFigures, Series};
+use super::report::{FleetFigures, OneExchangeFigures, Series};
 use super::BenchError;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -192,11 +192,12 @@ async fn scrape(fleet: &mut Running) -> Result<Scrape, BenchError> {
 async fn floor_run(
     fleet: &Running,
     concurrency: usize,
+    which: Floor,
 ) -> Result<(floor::FloorRun, Duration, Duration), BenchError> {
     let me = std::process::id();
     let own = || cpu_time(me).ok_or_else(|| BenchError::new("cannot read own CPU time"));
     let (before, sim_before) = (own()?, cpu_of(&fleet.sim)?);
-    let run = floor::run(&fleet.miners, concurrency, SCRAPE_LIMIT).await;
+    let run = floor::run(&fleet.miners, concurrency, SCRAPE_LIMIT, which).await;
     let (after, sim_after) = (own()?, cpu_of(&fleet.sim)?);
     Ok((
         run,
@@ -213,11 +214,17 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// A warm-up pair, then `runs` pairs of exporter scrape and floor run.
+/// A warm-up round, then `runs` rounds of exporter scrape, three-exchange
+/// floor run and one-exchange floor run.
 pub async fn measure(ctx: &Context, fleet: &mut Running) -> Result<FleetFigures, BenchError> {
     let n = fleet.miners.len();
     let warmup = scrape(fleet).await?;
-    floor_run(fleet, ctx.concurrency).await?;
+    floor_run(fleet, ctx.concurrency, Floor::ThreeExchanges).await?;
+    floor_run(fleet, ctx.concurrency, Floor::OneExchange).await?;
+    let mut one = OneExchangeSeries {
+        ok_min: n,
+        ..OneExchangeSeries::default()
+    };
     let mut e_wall = Vec::new();
     let mut e_cpu = Vec::new();
     let mut sim_cpu = Vec::new();
@@ -231,7 +238,16 @@ pub async fn measure(ctx: &Context, fleet: &mut Running) -> Result<FleetFigures,
     let mut bytes = warmup.bytes;
     for _ in 0..ctx.runs {
         let s = scrape(fleet).await?;
-        let (f, f_cpu_time, f_sim_cpu) = floor_run(fleet, ctx.concurrency).await?;
+        let (f, f_cpu_time, f_sim_cpu) =
+            floor_run(fleet, ctx.concurrency, Floor::ThreeExchanges).await?;
+        let (j, j_cpu_time, j_sim_cpu) =
+            floor_run(fleet, ctx.concurrency, Floor::OneExchange).await?;
+        one.ok_min = one.ok_min.min(j.ok);
+        one.wall.push(ms(j.wall));
+        one.cpu.push(ms(j_cpu_time));
+        one.sim_cpu.push(ms(j_sim_cpu));
+        one.wall_ratio.push(ms(s.wall) / ms(j.wall).max(1e-6));
+        one.cpu_ratio.push(ms(s.cpu) / ms(j_cpu_time).max(1e-6));
         up_min = up_min.min(s.up);
         ok_min = ok_min.min(f.ok);
         bytes = s.bytes;
@@ -269,7 +285,35 @@ pub async fn measure(ctx: &Context, fleet: &mut Running) -> Result<FleetFigures,
         wall_ratio: Series::new(wall_ratio),
         cpu_ratio: Series::new(cpu_ratio),
         peer: None,
+        one_exchange: one.figures(n),
     })
+}
+
+/// The one-exchange floor's runs, gathered round by round.
+#[derive(Default)]
+struct OneExchangeSeries {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+    sim_cpu: Vec<f64>,
+    wall_ratio: Vec<f64>,
+    cpu_ratio: Vec<f64>,
+    ok_min: usize,
+}
+
+impl OneExchangeSeries {
+    fn figures(self, n: usize) -> OneExchangeFigures {
+        let ok_min = if self.wall.is_empty() { 0 } else { self.ok_min };
+        let cpu = Series::new(self.cpu);
+        OneExchangeFigures {
+            cpu_us_per_miner: cpu.median * 1e3 / n.max(1) as f64,
+            wall_ms: Series::new(self.wall),
+            cpu_ms: cpu,
+            ok_exchanges_min: ok_min,
+            sim_cpu_ms: Series::new(self.sim_cpu),
+            wall_ratio: Series::new(self.wall_ratio),
+            cpu_ratio: Series::new(self.cpu_ratio),
+        }
+    }
 }
 
 #[cfg(test)]
