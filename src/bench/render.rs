@@ -8,6 +8,7 @@ use crate::collector::groups::MetricGroups;
 use crate::collector::render::{capacity_hint, render_miners, ExpositionWriter};
 use crate::collector::{Collector, MinerSnapshot, MinerTarget};
 use crate::config::{Config, MinerEntry};
+use crate::sim::counters::JOINED;
 use crate::sim::{Fleet, FleetConfig};
 use crate::transport::MinerAddr;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -45,6 +46,9 @@ pub struct CommandCounts {
     pub scrape_per_miner: f64,
     /// Slow info commands sent during the later scrape (expected 0).
     pub info_commands_on_scrape: u64,
+    /// TCP connections per miner in the later scrape (1 where the firmware
+    /// joins reads, as the simulator's does by default).
+    pub connections_per_miner: f64,
 }
 
 /// Render figures with every metric group (the default) and with the
@@ -80,13 +84,17 @@ pub async fn measure(
     for miner in fleet.miners() {
         miner.reset_command_counts();
     }
+    let connections_before = total_connections(&fleet);
     let steady = collector.scrape_fleet(&settings.targets, deadline()).await;
     let after = total_commands(&fleet);
+    let connections = total_connections(&fleet) - connections_before;
     let info_commands_on_scrape = fleet
         .miners()
         .iter()
         .flat_map(|m| m.command_counts())
-        .filter(|(command, _)| !super::floor::SCRAPE_COMMANDS.contains(&command.as_str()))
+        .filter(|(command, _)| {
+            !super::floor::SCRAPE_COMMANDS.contains(&command.as_str()) && command != JOINED
+        })
         .map(|(_, n)| n)
         .sum();
     fleet.shutdown().await;
@@ -101,6 +109,7 @@ pub async fn measure(
         warmup_per_miner: warmup as f64 / SOURCE_MINERS as f64,
         scrape_per_miner: after as f64 / SOURCE_MINERS as f64,
         info_commands_on_scrape,
+        connections_per_miner: connections as f64 / SOURCE_MINERS as f64,
     };
     let full = replicate(&steady.miners, render_miners_count, MetricGroups::FULL);
     let large = replicate(
@@ -115,12 +124,19 @@ pub async fn measure(
     Ok((profiles, counts))
 }
 
+/// Commands read, a joined read counting as its parts.
 fn total_commands(fleet: &Fleet) -> u64 {
     fleet
         .miners()
         .iter()
-        .flat_map(|m| m.command_counts().into_values())
+        .flat_map(|m| m.command_counts())
+        .filter(|(command, _)| command != JOINED)
+        .map(|(_, n)| n)
         .sum()
+}
+
+fn total_connections(fleet: &Fleet) -> u64 {
+    fleet.miners().iter().map(|m| m.connection_count()).sum()
 }
 
 /// `count` snapshots cycling through `source`, each with its own target
@@ -198,6 +214,7 @@ mod tests {
         assert!(large.series * 2 < render.series, "{large:?} vs {render:?}");
         assert_eq!(counts.scrape_per_miner, 3.0, "{counts:?}");
         assert_eq!(counts.info_commands_on_scrape, 0);
+        assert_eq!(counts.connections_per_miner, 1.0, "joined reads");
         assert!(counts.warmup_per_miner > 3.0, "{counts:?}");
         assert_eq!((render.miners, render.runs_ms.len()), (60, 2));
         assert!(render.series > 60 * 20, "{render:?}");

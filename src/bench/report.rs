@@ -192,8 +192,8 @@ fn extra_lines(report: &Report) -> Vec<String> {
         render_line("", &report.render.full),
         render_line(" (large_farm profile)", &report.render.large_farm),
         format!(
-            "commands per miner: warm-up scrape {:.1}, later scrapes {:.1} (info commands on later scrapes: {})",
-            c.warmup_per_miner, c.scrape_per_miner, c.info_commands_on_scrape
+            "commands per miner: warm-up scrape {:.1}, later scrapes {:.1} in {:.1} connections (info commands on later scrapes: {})",
+            c.warmup_per_miner, c.scrape_per_miner, c.connections_per_miner, c.info_commands_on_scrape
         ),
     ];
     for f in &report.fleets {

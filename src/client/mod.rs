@@ -227,6 +227,17 @@ impl Client {
         )
     }
 
+    /// Sends an already-built read request (a joined read), retried as
+    /// every read.
+    pub(crate) async fn exchange_read(
+        &self,
+        miner: &MinerAddr,
+        command: &str,
+        request: &[u8],
+    ) -> Result<Vec<u8>, MinerError> {
+        self.exchange(miner, command, request, true).await
+    }
+
     /// Sends already-built bytes once, without retry: the writeable path
     /// must not repeat a command whose outcome is unknown.
     pub(crate) async fn exchange_once(

@@ -14,9 +14,11 @@
 //! Evidence: `../shared/protocol/NOTES.md`, "Real firmware diversity", and
 //! the cgminer-4.9.2 captures named in `tests/fixtures/v2/README.md`.
 //!
-//! [`Dialect`] is the place for further per-miner choices of the v2
-//! backend (joined reads, `summary+devs+pools` in one exchange, would sit
-//! beside `request_key`).
+//! **Joined reads** ([`Joins`], see [`super::joined`]): `summary+devs+pools`
+//! in one exchange until the miner answers that it does not join, then the
+//! three apart. Learned like the key, and forgotten with it after repeated
+//! failures or when the miner restarted (`Elapsed` went down: maybe a new
+//! firmware), so a reflashed miner is asked again.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -59,6 +61,25 @@ impl RequestKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Dialect {
     pub request_key: RequestKey,
+    pub joins: Joins,
+}
+
+/// Whether a miner answers joined reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Joins {
+    /// Not known yet: try a joined read.
+    #[default]
+    Untried,
+    Yes,
+    /// It answered a joined read as one unknown command.
+    No,
+}
+
+impl Joins {
+    /// Whether to try a joined read.
+    pub fn worth_trying(self) -> bool {
+        self != Joins::No
+    }
 }
 
 /// The key to try after a `summary` read sent with `key` failed with
@@ -81,6 +102,8 @@ pub fn other_key(key: RequestKey, kind: &ErrorKind) -> Option<RequestKey> {
 struct Learned {
     dialect: Dialect,
     failures: u32,
+    /// The miner's `Elapsed` at the last successful read.
+    elapsed: Option<u64>,
 }
 
 /// The learned dialects, by configured address.
@@ -108,6 +131,7 @@ impl Dialects {
                 Learned {
                     dialect,
                     failures: 0,
+                    elapsed: None,
                 },
             );
         }
@@ -129,6 +153,23 @@ impl Dialects {
         learned.failures = learned.failures.saturating_add(1);
         if learned.failures >= FORGET_AFTER {
             map.remove(miner);
+        }
+    }
+
+    /// Notes the miner's uptime (`Elapsed`); when it went down the miner
+    /// restarted, perhaps on new firmware, and its dialect is forgotten.
+    pub fn observe_elapsed(&self, miner: &MinerAddr, elapsed: Option<u64>) {
+        let (Ok(mut map), Some(now)) = (self.entries.lock(), elapsed) else {
+            return;
+        };
+        let Some(learned) = map.get_mut(miner) else {
+            return;
+        };
+        if learned.elapsed.is_some_and(|before| now < before) {
+            tracing::debug!(miner = %miner, "miner restarted: v2 dialect forgotten");
+            map.remove(miner);
+        } else {
+            learned.elapsed = Some(now);
         }
     }
 
@@ -184,6 +225,7 @@ mod tests {
         assert_eq!(d.get(&a).request_key, RequestKey::Command, "default");
         let cmd = Dialect {
             request_key: RequestKey::Cmd,
+            ..Dialect::default()
         };
         d.learn(&a, cmd);
         d.record(&a, false);
@@ -197,5 +239,24 @@ mod tests {
         d.learn(&a, cmd);
         d.retain(&HashSet::new());
         assert_eq!(d.get(&a), Dialect::default());
+    }
+
+    #[test]
+    fn a_restart_forgets_what_was_learned() {
+        let d = Dialects::default();
+        let a: MinerAddr = "127.0.0.1:4028".parse().unwrap();
+        let no_joins = Dialect {
+            joins: Joins::No,
+            ..Dialect::default()
+        };
+        d.learn(&a, no_joins);
+        d.observe_elapsed(&a, Some(100));
+        d.observe_elapsed(&a, None);
+        d.observe_elapsed(&a, Some(160));
+        assert_eq!(d.get(&a), no_joins);
+        d.observe_elapsed(&a, Some(5));
+        assert_eq!(d.get(&a), Dialect::default(), "restarted: asked again");
+        assert!(Dialect::default().joins.worth_trying());
+        assert!(!no_joins.joins.worth_trying());
     }
 }

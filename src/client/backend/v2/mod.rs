@@ -1,10 +1,12 @@
 //! The API v2 backend: JSON commands on port 4028, the `summary`, `devs`
-//! and `pools` of a scrape sent at once, the slow commands two at a time,
-//! writes through the v2 token flow. Reads follow each miner's learned
+//! and `pools` of a scrape in one [`joined`] read (or, where the firmware
+//! does not join, sent at once), the slow commands two at a time, writes
+//! through the v2 token flow. Reads follow each miner's learned
 //! [`dialect`]; commands its firmware dropped are skipped ([`deprecated`]).
 
 mod deprecated;
 pub mod dialect;
+pub mod joined;
 
 use serde_json::{Map, Value};
 
@@ -14,7 +16,8 @@ use crate::client::{Api, Client, WriteSession};
 use crate::error::MinerError;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
-use dialect::{other_key, Dialect, Dialects};
+use dialect::{other_key, Dialect, Dialects, Joins};
+use joined::Joined;
 
 #[derive(Debug, Default)]
 pub struct V2Backend {
@@ -23,6 +26,23 @@ pub struct V2Backend {
 }
 
 impl V2Backend {
+    /// Learns from a joined read that the miner joins, counts the outcome,
+    /// and notes a restart.
+    fn note_joined(&self, miner: &MinerAddr, dialect: Dialect, reads: &FastReads) {
+        let joins = reads.summary.is_ok() || reads.devs.is_ok() || reads.pools.is_ok();
+        if joins && dialect.joins == Joins::Untried {
+            let learned = Dialect {
+                joins: Joins::Yes,
+                ..dialect
+            };
+            self.dialects.learn(miner, learned);
+        }
+        self.dialects.record(miner, reads.summary.is_ok());
+        if let Ok(summary) = &reads.summary {
+            self.dialects.observe_elapsed(miner, summary.elapsed);
+        }
+    }
+
     /// Drops per-miner state of miners no longer configured.
     pub fn retain(&self, keep: &std::collections::HashSet<MinerAddr>) {
         self.dialects.retain(keep);
@@ -54,28 +74,60 @@ impl Backend for V2Backend {
         Api::V2
     }
 
-    /// In the miner's dialect; when the answer says the miner did not read
-    /// the request key, once more with the other key, within what is left
-    /// of the client's deadline (see [`dialect`]).
+    /// In the miner's dialect: one joined read where the firmware joins
+    /// (see [`joined`]), else the three reads apart. When the answer says
+    /// the miner did not read the request key, once more with the other
+    /// key, within what is left of the client's deadline (see [`dialect`]).
     fn fast<'a>(&'a self, client: &'a Client, miner: &'a MinerAddr) -> BoxFuture<'a, FastReads> {
         Box::pin(async move {
             let started = tokio::time::Instant::now();
             let dialect = self.dialects.get(miner);
+            if dialect.joins.worth_trying() {
+                let speaking = client.with_request_key(dialect.request_key);
+                match joined::read(&speaking, miner).await {
+                    Joined::Reads(reads) => {
+                        self.note_joined(miner, dialect, &reads);
+                        return *reads;
+                    }
+                    Joined::Down(e) => {
+                        self.dialects.record(miner, false);
+                        return joined::all_failed(e);
+                    }
+                    Joined::Refused => {
+                        tracing::debug!(miner = %miner, "no joined reads: reading apart");
+                        let apart = Dialect {
+                            joins: Joins::No,
+                            ..dialect
+                        };
+                        self.dialects.learn(miner, apart);
+                    }
+                }
+            }
+            let mut config = *client.config();
+            config.limits.deadline = config.limits.deadline.saturating_sub(started.elapsed());
+            let dialect = self.dialects.get(miner);
+            let client = Client::new(config);
             let reads = read_fast(&client.with_request_key(dialect.request_key), miner).await;
             let other = match &reads.summary {
                 Err(e) => other_key(dialect.request_key, &e.kind),
                 Ok(_) => None,
             };
-            let mut config = *client.config();
             config.limits.deadline = config.limits.deadline.saturating_sub(started.elapsed());
             if let Some(key) = other.filter(|_| !config.limits.deadline.is_zero()) {
                 let retried = read_fast(&Client::new(config).with_request_key(key), miner).await;
                 if retried.summary.is_ok() {
-                    self.dialects.learn(miner, Dialect { request_key: key });
+                    let learned = Dialect {
+                        request_key: key,
+                        ..dialect
+                    };
+                    self.dialects.learn(miner, learned);
                     return retried;
                 }
             }
             self.dialects.record(miner, reads.summary.is_ok());
+            if let Ok(summary) = &reads.summary {
+                self.dialects.observe_elapsed(miner, summary.elapsed);
+            }
             reads
         })
     }

@@ -104,13 +104,15 @@ async fn the_key_is_learned_from_the_miners_answers_and_relearned() {
     let (backend, client) = (V2Backend::default(), client());
     let requests = || mode.requests.swap(0, Ordering::SeqCst);
 
-    // `command` first; "invalid cmd" to summary: the same reads with `cmd`.
+    // A joined read first, answered "invalid cmd" (the miner does not
+    // join); then `command`, "invalid cmd" to summary: the same reads with
+    // `cmd`.
     let reads = backend.fast(&client, &miner).await;
     assert_eq!(reads.summary.expect("summary").elapsed, Some(100));
     assert_eq!(reads.devs.expect("devs").0.len(), 1);
     assert_eq!(reads.pools.expect("pools").0.len(), 1);
     assert_eq!(key(&backend, &miner), RequestKey::Cmd);
-    assert_eq!(requests(), 6, "three reads, then three again");
+    assert_eq!(requests(), 7, "a joined read, three reads, three again");
     // Learned: one round, and the slow reads speak it too.
     assert!(backend.fast(&client, &miner).await.summary.is_ok());
     assert_eq!(requests(), 3);
@@ -146,6 +148,7 @@ async fn an_error_that_is_not_about_the_key_sends_nothing_more() {
     let miner = fake_miner(Arc::clone(&mode), 20).await;
     let backend = V2Backend::default();
     assert!(backend.fast(&client(), &miner).await.summary.is_err());
-    assert_eq!(mode.requests.load(Ordering::SeqCst), 3);
+    // One joined read that got no answer: the miner is down, no more.
+    assert_eq!(mode.requests.load(Ordering::SeqCst), 1);
     assert_eq!(key(&backend, &miner), RequestKey::Command);
 }
