@@ -58,6 +58,8 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr) {
     };
     let reply = if command == "pools" {
         break_pools(&reply).unwrap_or(reply)
+    } else if command.split('+').any(|part| part == "pools") {
+        break_joined_pools(&reply).unwrap_or(reply)
     } else {
         reply
     };
@@ -102,6 +104,15 @@ fn break_pools(reply: &[u8]) -> Option<Vec<u8>> {
     serde_json::to_vec(&value).ok()
 }
 
+/// The same inside a joined answer (`{"pools":[<pools reply>],...}`).
+fn break_joined_pools(reply: &[u8]) -> Option<Vec<u8>> {
+    let mut value: Value = serde_json::from_slice(reply).ok()?;
+    let part = value.get_mut("pools")?.get_mut(0)?;
+    let broken = break_pools(&serde_json::to_vec(part).ok()?)?;
+    *part = serde_json::from_slice(&broken).ok()?;
+    serde_json::to_vec(&value).ok()
+}
+
 #[test]
 fn breaks_both_reply_forms() {
     let classic =
@@ -119,4 +130,12 @@ fn breaks_both_reply_forms() {
         assert!(pool["Rejected"].as_u64() > Some(1), "{pool}");
     }
     assert!(break_pools(b"{\"SUMMARY\":[]}").is_none());
+    let joined = format!(
+        "{{\"summary\":[{{}}],\"pools\":[{}],\"id\":1}}",
+        String::from_utf8_lossy(classic)
+    );
+    let out: Value =
+        serde_json::from_slice(&break_joined_pools(joined.as_bytes()).expect("joined"))
+            .expect("JSON");
+    assert_eq!(out["pools"][0]["POOLS"][0]["Status"], "Dead");
 }
