@@ -263,5 +263,4 @@ fn is_v2_answer(kind: &ErrorKind) -> bool {
 }
 
 #[cfg(test)]
-#[path = "tests_detect.rs"]
 mod tests;

@@ -265,5 +265,4 @@ pub fn error_codes(info: &DeviceInfo) -> ErrorCodes {
 }
 
 #[cfg(test)]
-#[path = "tests_convert.rs"]
 mod tests;

@@ -9,12 +9,12 @@ fn msg(text: &str) -> serde_json::Value {
 }
 
 fn joined() -> V3Status {
-    let text = include_str!("../../../tests/fixtures/v3/synthetic_get_miner_status_joined.json");
+    let text = include_str!("../../../../tests/fixtures/v3/synthetic_get_miner_status_joined.json");
     V3Status::from_msg(&msg(text)).expect("status")
 }
 
 fn vendor_info() -> DeviceInfo {
-    let text = include_str!("../../../tests/fixtures/v3/vendordoc_get_device_info.json");
+    let text = include_str!("../../../../tests/fixtures/v3/vendordoc_get_device_info.json");
     DeviceInfo::from_msg(&msg(text)).expect("device info")
 }
 
@@ -103,7 +103,8 @@ fn pools_keep_labels_and_have_no_counters() {
 
 #[test]
 fn a_stopped_miner_reads_as_stopped() {
-    let text = include_str!("../../../tests/fixtures/v3/synthetic_get_miner_status_stopped.json");
+    let text =
+        include_str!("../../../../tests/fixtures/v3/synthetic_get_miner_status_stopped.json");
     let status = V3Status::from_msg(&msg(text)).expect("status");
     let s = summary(status.summary.as_ref().unwrap());
     assert_eq!(s.mhs_av, Some(0.0));
@@ -157,7 +158,7 @@ fn device_info_fills_version_psu_status_and_network() {
 
 #[test]
 fn settings_give_the_power_mode() {
-    let text = include_str!("../../../tests/fixtures/v3/synthetic_get_miner_setting.json");
+    let text = include_str!("../../../../tests/fixtures/v3/synthetic_get_miner_setting.json");
     let setting = MinerSetting::from_msg(&msg(text)).expect("setting");
     let st = miner_status(&vendor_info(), Some(&setting)).expect("status");
     assert_eq!(st.power_mode.as_deref(), Some("normal"));
