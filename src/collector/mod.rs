@@ -23,6 +23,7 @@
 pub mod deferred;
 pub mod gate;
 pub mod groups;
+pub mod health;
 pub mod info_cache;
 pub mod render;
 pub mod snapshot;
@@ -78,6 +79,7 @@ pub struct Collector {
     gates: gate::MinerGates,
     /// Firmware JSON defects repaired per miner (see [`repair`]).
     repairs: Mutex<HashMap<crate::transport::MinerAddr, Arc<RepairCounts>>>,
+    health: health::MinerHealth,
 }
 
 impl Collector {
@@ -93,6 +95,7 @@ impl Collector {
             deferred: deferred::DeferredInfo::default(),
             gates: gate::MinerGates::default(),
             repairs: Mutex::default(),
+            health: health::MinerHealth::default(),
         }
     }
 
@@ -166,6 +169,7 @@ impl Collector {
         self.detector.retain(&keep);
         self.backends.retain(&keep);
         self.deferred.retain(&keep);
+        self.health.retain(&keep);
         if let Ok(mut m) = self.last_success.lock() {
             m.retain(|k, _| keep.contains(k));
         }
@@ -268,7 +272,7 @@ impl Collector {
                 Err(e) => tracing::error!(error = %e, "miner scrape worker failed"),
             }
         }
-        let miners = slots
+        let miners: Vec<MinerSnapshot> = slots
             .into_iter()
             .zip(targets)
             .map(|(slot, target)| {
@@ -282,6 +286,7 @@ impl Collector {
             })
             .collect();
         let duration = started.elapsed();
+        self.health.observe(&miners, duration);
         deferred::spawn_refresh(self, semaphore);
         FleetSnapshot {
             miners,
@@ -361,7 +366,8 @@ impl Collector {
             backend.complete(s, i.error_codes.as_ref());
         }
         if let Err(e) = &summary {
-            tracing::debug!(miner = %target.name, reason = e.reason(), error = %e, "miner down");
+            // Changes are logged once by `health`; this is per scrape.
+            tracing::trace!(miner = %target.name, reason = e.reason(), error = %e, "miner down");
         }
         let dialect = backend.dialect(addr);
         MinerSnapshot {
