@@ -43,7 +43,7 @@ pub enum ErrorKind {
     WrongPassword,
     #[error("could not decrypt the miner's reply: {0}")]
     Decrypt(String),
-    #[error("miner answered error {code:?}: {message}")]
+    #[error("miner answered error{}: {message}", code_text(*.code))]
     Miner { code: Option<i64>, message: String },
     #[error("permission denied by the miner (write API off, default password or bad token)")]
     PermissionDenied,
@@ -51,6 +51,11 @@ pub enum ErrorKind {
     DeadlineExceeded,
     #[error("{0}")]
     Other(String),
+}
+
+/// ` 14` for a code, nothing without one (never Rust's `Some(14)`).
+fn code_text(code: Option<i64>) -> String {
+    code.map(|c| format!(" {c}")).unwrap_or_default()
 }
 
 impl ErrorKind {
@@ -175,6 +180,20 @@ mod tests {
             "miner 127.0.0.1:4028 command summary: no complete reply before the deadline"
         );
         assert_eq!(e.reason(), "timeout");
+    }
+
+    #[test]
+    fn miner_error_codes_are_plain_numbers() {
+        let with = ErrorKind::Miner {
+            code: Some(14),
+            message: "invalid cmd".into(),
+        };
+        assert_eq!(with.to_string(), "miner answered error 14: invalid cmd");
+        let without = ErrorKind::Miner {
+            code: None,
+            message: "odd".into(),
+        };
+        assert_eq!(without.to_string(), "miner answered error: odd");
     }
 
     #[test]

@@ -143,6 +143,32 @@ async fn dry_run_counts_and_logs_but_sends_nothing() {
 }
 
 #[tokio::test]
+async fn dry_run_in_the_url_is_honoured_and_never_ambiguous() {
+    let h = Harness::start("wh-dry-url", Setup::new(1)).await;
+    let body = notification(vec![hot("sim-0", "u1")]);
+    let r = h.post("/admin/alertmanager?dry_run=true", &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(decisions(&r.json()), ["dry_run"]);
+    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "dry_run") == 1).await);
+    for query in [
+        "dry_run=true&dry_run=false",
+        "dry_run=false&dry_run=true",
+        "dry_run=maybe",
+        "x=1",
+    ] {
+        let r = h.post(&format!("/admin/alertmanager?{query}"), &body).await;
+        assert_eq!(r.status, 400, "{query}: {}", r.body);
+    }
+    assert!(h.miner(0).powered_on());
+    assert_eq!(h.miner(0).command_count("power_off"), 0);
+    assert_eq!(
+        h.exporter.state.telemetry.webhook_budget_remaining.get(),
+        5,
+        "a dry run uses no budget"
+    );
+}
+
+#[tokio::test]
 async fn the_budget_caps_power_offs_per_window() {
     let mut setup = Setup::new(5);
     setup.webhook = "budget = 2\nbudget_window = \"1h\"".into();
@@ -150,7 +176,12 @@ async fn the_budget_caps_power_offs_per_window() {
     let alerts = (0..4)
         .map(|i| hot(&format!("sim-{i}"), &format!("fp{i}")))
         .collect();
-    send(&h, &notification(alerts)).await;
+    // The answer says what will happen: never "queued" for an alert that
+    // is then refused over budget.
+    assert_eq!(
+        decisions(&send(&h, &notification(alerts)).await),
+        ["queued", "queued", "budget_exceeded", "budget_exceeded"]
+    );
     let settled = || {
         h.webhook_actions("power_off", "ok") + h.webhook_actions("power_off", "budget_exceeded")
             == 4
@@ -165,7 +196,10 @@ async fn the_budget_caps_power_offs_per_window() {
     // A re-send of a refused alert is not a duplicate, but still over budget.
     let refused: Vec<usize> = (0..4).filter(|&i| h.miner(i).powered_on()).collect();
     let again = hot(&format!("sim-{}", refused[0]), &format!("fp{}", refused[0]));
-    send(&h, &notification(vec![again])).await;
+    assert_eq!(
+        decisions(&send(&h, &notification(vec![again])).await),
+        ["budget_exceeded"]
+    );
     assert!(
         admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "budget_exceeded")
             == 3)

@@ -175,3 +175,38 @@ async fn names_that_do_not_fit_the_api_are_usage_errors() {
     }
     fleet.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_empty_password_is_refused_before_any_connection() {
+    // Stands where a miner would: it must never be contacted.
+    let miner = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = miner.local_addr().expect("addr").to_string();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_whatsminer-exporter"))
+        .args([
+            "exec",
+            &addr,
+            "set_led",
+            "-p",
+            "color=red",
+            "--timeout",
+            "2s",
+        ])
+        .env("WHATSMINER_PASSWORD", "")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(20), out)
+        .await
+        .expect("CLI within 20 s")
+        .expect("CLI runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("WHATSMINER_PASSWORD is set but empty"),
+        "{err}"
+    );
+    let touched = tokio::time::timeout(Duration::from_millis(200), miner.accept()).await;
+    assert!(touched.is_err(), "the miner was contacted");
+}

@@ -87,6 +87,8 @@ async fn probe_rejects_bad_targets_and_protocols_with_400() {
         "/probe?target=127.0.0.1:1&protocol=%FF".to_string(),
         "/probe?target=127.0.0.1:1&protocol=V2%00".to_string(),
         "/probe?tArGeT=127.0.0.1:1".to_string(),
+        "/probe?target=127.0.0.1:1&target=127.0.0.2:1".to_string(),
+        "/probe?target=127.0.0.1:1&protocol=v2&protocol=v3".to_string(),
     ];
     for case in &cases {
         let answer = get(addr, case).await;

@@ -40,7 +40,10 @@ async fn one_line_when_a_miner_goes_down_and_one_when_it_comes_back() {
         assert_eq!(status, 200);
     };
     scrape().await;
-    fleet.miner(1).expect("miner").set_fault(Some(Fault::ApiDisabled));
+    fleet
+        .miner(1)
+        .expect("miner")
+        .set_fault(Some(Fault::ApiDisabled));
     for _ in 0..3 {
         scrape().await;
     }
@@ -65,7 +68,10 @@ async fn one_line_when_a_miner_goes_down_and_one_when_it_comes_back() {
     assert_eq!(back[0]["miner"], "m1");
     assert_eq!(back[0]["was"], "connect_refused");
     assert_eq!(events(&log, "miner back up").len(), 1, "one line only");
-    assert!(events(&log, "fleet scraped").is_empty(), "the summary is debug");
+    assert!(
+        events(&log, "fleet scraped").is_empty(),
+        "the summary is debug"
+    );
     exporter.shutdown().await;
     fleet.shutdown().await;
 }

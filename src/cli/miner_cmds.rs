@@ -37,12 +37,12 @@ pub struct ConnArgs {
     /// becomes `"respbefore":"true"`).
     #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
     pub params: Vec<String>,
-    /// Seconds allowed for the TCP connect.
-    #[arg(long, default_value_t = 3.0)]
-    pub connect_timeout: f64,
-    /// Seconds allowed for the whole exchange.
-    #[arg(long, default_value_t = 10.0)]
-    pub timeout: f64,
+    /// Time allowed for the TCP connect: seconds (`3`) or `3s`, `500ms`.
+    #[arg(long, default_value = "3s", value_parser = crate::config::cli_duration)]
+    pub connect_timeout: Duration,
+    /// Time allowed for the whole exchange: seconds (`10`) or `10s`.
+    #[arg(long, default_value = "10s", value_parser = crate::config::cli_duration)]
+    pub timeout: Duration,
     /// Miner API: v2 (port 4028), v3 (a 4028 address is reached on 4433),
     /// or auto (probe v3, then v2). On v3 the one parameter is
     /// `--param param=VALUE` (VALUE as JSON if it parses, else text).
@@ -174,12 +174,20 @@ pub fn read_password(file: Option<&std::path::Path>) -> Result<Secret, String> {
         return crate::files::read_secret(path)
             .map_err(|e| format!("cannot read password file {}: {e}", path.display()));
     }
+    // An empty password is refused here: sent, it would only come back as
+    // a decrypt failure ("wrong admin password?").
     if let Ok(value) = std::env::var("WHATSMINER_PASSWORD") {
+        if value.is_empty() {
+            return Err("WHATSMINER_PASSWORD is set but empty".into());
+        }
         return Ok(Secret::new(value));
     }
-    rpassword::prompt_password("Whatsminer admin password: ")
-        .map(Secret::new)
-        .map_err(|e| format!("no password: use --password-file or WHATSMINER_PASSWORD ({e})"))
+    let typed = rpassword::prompt_password("Whatsminer admin password: ")
+        .map_err(|e| format!("no password: use --password-file or WHATSMINER_PASSWORD ({e})"))?;
+    if typed.is_empty() {
+        return Err("no password given".into());
+    }
+    Ok(Secret::new(typed))
 }
 
 fn prepare(conn: &ConnArgs) -> Result<(Client, MinerAddr, Map<String, Value>), u8> {
@@ -191,17 +199,9 @@ fn prepare(conn: &ConnArgs) -> Result<(Client, MinerAddr, Map<String, Value>), u
         eprintln!("error: {msg}");
         exit::USAGE
     })?;
-    let seconds = |s: f64, what: &str| {
-        if s.is_finite() && s > 0.0 && s <= 3600.0 {
-            Ok(Duration::from_secs_f64(s))
-        } else {
-            eprintln!("error: --{what} must be between 0 and 3600 seconds");
-            Err(exit::USAGE)
-        }
-    };
     let mut config = ClientConfig::default();
-    config.limits.connect_timeout = seconds(conn.connect_timeout, "connect-timeout")?;
-    config.limits.deadline = seconds(conn.timeout, "timeout")?;
+    config.limits.connect_timeout = conn.connect_timeout;
+    config.limits.deadline = conn.timeout;
     Ok((Client::new(config), miner, params))
 }
 

@@ -86,3 +86,32 @@ pub fn main() -> ExitCode {
 pub fn init_logging(level: &str, json: bool) {
     logging::init(level, json);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_taken_as_seconds_or_as_the_config_writes_them() {
+        for (arg, want) in [("4s", 4000), ("4", 4000), ("0.5", 500), ("1500ms", 1500)] {
+            let cli = Cli::try_parse_from(["x", "serve", "--timeout", arg]).expect(arg);
+            let Command::Serve(serve) = cli.command else {
+                panic!("not serve")
+            };
+            assert_eq!(
+                serve.timeout,
+                Some(std::time::Duration::from_millis(want)),
+                "{arg}"
+            );
+        }
+        for bad in ["0", "0s", "-1", "2h", "nan", "4 parsecs"] {
+            assert!(
+                Cli::try_parse_from(["x", "serve", "--timeout", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        let cli = Cli::try_parse_from(["x", "query", "127.0.0.1", "summary", "--timeout", "2s"])
+            .expect("query");
+        assert!(matches!(cli.command, Command::Query(_)));
+    }
+}

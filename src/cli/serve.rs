@@ -21,9 +21,10 @@ pub struct ServeArgs {
     /// the metrics listener, in the Prometheus exporter-toolkit format.
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
-    /// Override `[scrape] timeout` in seconds (used without a Prometheus header).
-    #[arg(long)]
-    pub timeout: Option<f64>,
+    /// Override `[scrape] timeout` (used without a Prometheus header):
+    /// seconds (`4`) or as in the config (`4s`, `500ms`).
+    #[arg(long, value_parser = config::cli_duration)]
+    pub timeout: Option<Duration>,
     /// Override `[scrape] concurrency`.
     #[arg(long)]
     pub concurrency: Option<usize>,
@@ -47,10 +48,7 @@ impl ServeArgs {
             config.server.web = Some(web);
         }
         if let Some(t) = self.timeout {
-            if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
-                return Err("--timeout must be between 0 and 3600 seconds".into());
-            }
-            config.scrape.timeout = Duration::from_secs_f64(t);
+            config.scrape.timeout = t;
         }
         if let Some(c) = self.concurrency {
             if c == 0 || c > 65536 {

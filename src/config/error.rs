@@ -189,7 +189,10 @@ impl<'a> Locator<'a> {
     /// Turns a `toml` deserialization error into a located error, guessing
     /// the field path from the headers and keys above the span.
     pub(crate) fn toml_error(&self, error: &toml::de::Error) -> ConfigError {
-        let message = one_line(error.message());
+        let mut message = one_line(error.message());
+        if let Some(key) = did_you_mean(&message) {
+            message.push_str(&format!(" (did you mean `{key}`?)"));
+        }
         let Some(span) = error.span() else {
             return ConfigError::new(Place::file(self.file), ConfigErrorKind::Syntax(message));
         };
@@ -275,6 +278,49 @@ fn inline_table_key(prefix: &str) -> Option<String> {
     let (_, inside) = prefix.split_once('{')?;
     let last_piece = inside.rsplit([',', '{']).next()?;
     leading_key(last_piece.trim_start())
+}
+
+/// Keys a table accepts only to refuse them with a better message (inline
+/// secrets): never suggested.
+const REFUSED_KEYS: &[&str] = &["password", "token"];
+
+/// For serde's "unknown field `pasword_file`, expected one of `address`,
+/// …": the accepted key closest to the unknown one, if it is close (a typo).
+fn did_you_mean(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, rest) = rest.split_once('`')?;
+    let expected = rest.split_once("expected")?.1;
+    let (distance, key) = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|key| !REFUSED_KEYS.contains(key))
+        .map(|key| (edit_distance(unknown, key), key))
+        .min()?;
+    (distance <= (unknown.len() / 3).max(2)).then_some(key)
+}
+
+/// Levenshtein distance in characters (keys are short: quadratic is fine).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let above = row.get(j + 1).copied().unwrap_or(0);
+            let left = row.get(j).copied().unwrap_or(0);
+            let cost = usize::from(ca != *cb);
+            let value = (diagonal + cost).min(above + 1).min(left + 1);
+            diagonal = above;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = value;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
 }
 
 /// Multi-line parser messages on one line, so each error is one log line.

@@ -47,6 +47,21 @@ pub fn log_filter(filter: &str) -> Result<tracing_subscriber::EnvFilter, String>
     build::log_filter(filter)
 }
 
+/// A duration given on the command line: a number of seconds (`4`, `0.5`)
+/// or written as in the configuration file (`"4s"`, `"500ms"`, `"1m"`);
+/// more than zero, at most an hour.
+pub fn cli_duration(text: &str) -> Result<Duration, String> {
+    let duration = match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 3600.0 => Duration::from_secs_f64(s),
+        Ok(_) => return Err("must be between 0 and 3600 seconds".into()),
+        Err(_) => values::parse_duration(text)?,
+    };
+    if duration.is_zero() || duration > Duration::from_secs(3600) {
+        return Err("must be more than zero and at most 1h".into());
+    }
+    Ok(duration)
+}
+
 use crate::secret::Secret;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -51,6 +51,12 @@ fn unknown_keys_are_named_with_their_line() {
         e.starts_with("exporter.toml:4:1: miners[1].adress: unknown field `adress`"),
         "{e}"
     );
+    let e = error_of(&format!("{MINER}pasword_file = \"/run/pw\"\n"));
+    assert!(e.ends_with("(did you mean `password_file`?)"), "{e}");
+    let e = error_of(&format!("{MINER}tokn = \"x\"\n"));
+    assert!(!e.contains("did you mean"), "no refused key suggested: {e}");
+    let e = error_of("[scrape]\ntimeout = \"5s\"\ntimout_margin = \"1s\"\n");
+    assert!(e.ends_with("(did you mean `timeout_margin`?)"), "{e}");
     let e = error_of(&format!("{MINER}colour = \"red\"\n"));
     assert!(
         e.starts_with("exporter.toml:3:1: miners[0].colour: unknown field"),

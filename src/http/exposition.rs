@@ -127,11 +127,20 @@ pub async fn probe(
     let mut target_param = None;
     let mut protocol = None;
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        match k.as_ref() {
-            "target" => target_param = Some(v.into_owned()),
-            "protocol" => protocol = Some(v.into_owned()),
-            _ => {}
+        let slot = match k.as_ref() {
+            "target" => &mut target_param,
+            "protocol" => &mut protocol,
+            // Others (blackbox's `module`, say) are ignored, as before.
+            _ => continue,
+        };
+        if slot.is_some() {
+            // `target=a&target=b`: which one was meant?
+            return text(
+                StatusCode::BAD_REQUEST,
+                format!("query parameter {k} given more than once\n"),
+            );
         }
+        *slot = Some(v.into_owned());
     }
     let Some(target_text) = target_param.filter(|t| !t.is_empty()) else {
         return text(

@@ -31,11 +31,15 @@ pub struct Call {
 /// Reads `?dry_run=...`; any other query parameter is refused, so that a
 /// misspelt `dry_run` never turns into a real command.
 pub fn dry_run_query(query: Option<&str>) -> Result<bool, String> {
-    let mut dry_run = false;
+    let mut dry_run = None;
     for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if key == "dry_run" && dry_run.is_some() {
+            // `dry_run=true&dry_run=false`: which one was meant?
+            return Err("dry_run given more than once".into());
+        }
         match (key.as_ref(), value.as_ref()) {
-            ("dry_run", "" | "1" | "true") => dry_run = true,
-            ("dry_run", "0" | "false") => dry_run = false,
+            ("dry_run", "" | "1" | "true") => dry_run = Some(true),
+            ("dry_run", "0" | "false") => dry_run = Some(false),
             ("dry_run", _) => return Err("dry_run must be true or false".into()),
             (other, _) => {
                 return Err(format!(
@@ -45,7 +49,7 @@ pub fn dry_run_query(query: Option<&str>) -> Result<bool, String> {
             }
         }
     }
-    Ok(dry_run)
+    Ok(dry_run.unwrap_or(false))
 }
 
 /// The body's parameters as strings. An empty body means none.
@@ -305,5 +309,7 @@ mod tests {
         assert_eq!(dry_run_query(Some("dry_run=0")), Ok(false));
         assert!(dry_run_query(Some("dryrun=1")).is_err());
         assert!(dry_run_query(Some("dry_run=maybe")).is_err());
+        assert!(dry_run_query(Some("dry_run=true&dry_run=false")).is_err());
+        assert!(dry_run_query(Some("dry_run=true&dry_run=true")).is_err());
     }
 }

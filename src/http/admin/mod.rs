@@ -308,7 +308,13 @@ async fn handle(
             commands::run(state, req.into_body(), call).await
         }
         Route::Alertmanager if is_post && state.webhook.is_some() => {
-            webhook::handle(state, req.into_body(), peer).await
+            let dry_run = match commands::dry_run_query(req.uri().query()) {
+                Ok(d) => d,
+                Err(message) => {
+                    return json_error(StatusCode::BAD_REQUEST, "bad_request", &message)
+                }
+            };
+            webhook::handle(state, req.into_body(), peer, dry_run).await
         }
         Route::Command { .. } => text(StatusCode::METHOD_NOT_ALLOWED, "use POST\n"),
         Route::Alertmanager if state.webhook.is_some() => {

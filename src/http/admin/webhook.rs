@@ -1,8 +1,11 @@
-//! `POST /admin/alertmanager`: turns Alertmanager notifications into
-//! commands. Checks that need no network (dedupe, miner, allow list, power
-//! marks) run while Alertmanager waits; the rest (the miner's status, the
-//! dry-run switch, the budget, the command and its retries) runs in a
-//! spawned task, so the answer comes back at once.
+//! `POST /admin/alertmanager[?dry_run=true]`: turns Alertmanager
+//! notifications into commands. Checks that need no network (dedupe,
+//! miner, allow list, power marks, the budget) run while Alertmanager
+//! waits, so the answer's `decision` is what will happen (`queued`,
+//! `dry_run`, `budget_exceeded`, …); the rest (the miner's status, the
+//! command and its retries) runs in a spawned task, so the answer comes
+//! back at once. `?dry_run=true` makes one notification a dry run (to try a
+//! route); it can never undo `[webhook] dry_run = true`.
 //!
 //! Retries happen only when the command certainly did not run (connection
 //! refused, busy miner, rejected token, failure while fetching the token):
@@ -131,6 +134,15 @@ impl Webhook {
         taken
     }
 
+    /// Gives back the slot just taken for an action that sent nothing
+    /// (the miner was already off).
+    fn give_back_budget(&self) {
+        let mut guards = self.guards();
+        if guards.budget.give_back_last() {
+            self.persist(&mut guards);
+        }
+    }
+
     /// Forgets the webhook's power-off of `miner` (it was powered on).
     pub fn forget_power_off(&self, miner: &MinerAddr) {
         let mut guards = self.guards();
@@ -159,10 +171,19 @@ struct Job {
     miner_name: String,
     miner: Option<AdminMiner>,
     peer: SocketAddr,
+    /// Only say what would be done (config or `?dry_run=true`).
+    dry_run: bool,
+    /// Whether a budget slot was taken for this action.
+    budget_taken: bool,
 }
 
 /// Handles an authenticated notification.
-pub async fn handle(state: &Arc<AdminState>, body: Incoming, peer: SocketAddr) -> Response<Body> {
+pub async fn handle(
+    state: &Arc<AdminState>,
+    body: Incoming,
+    peer: SocketAddr,
+    dry_run: bool,
+) -> Response<Body> {
     let Some(webhook) = &state.webhook else {
         return json_error(StatusCode::NOT_FOUND, "disabled", "the webhook is disabled");
     };
@@ -184,7 +205,7 @@ pub async fn handle(state: &Arc<AdminState>, body: Incoming, peer: SocketAddr) -
     let decisions: Vec<Value> = notification
         .alerts
         .iter()
-        .map(|alert| decide(state, webhook, &directory, alert, peer))
+        .map(|alert| decide(state, webhook, &directory, alert, peer, dry_run))
         .collect();
     state.refresh_budget_gauge();
     json(
@@ -201,6 +222,7 @@ fn decide(
     directory: &Directory,
     alert: &Alert,
     peer: SocketAddr,
+    dry_run: bool,
 ) -> Value {
     let cfg = &webhook.config;
     state
@@ -231,6 +253,8 @@ fn decide(
         miner_name: requested.map_or_else(String::new, |v| crate::error::truncate_for_log(v, 256)),
         miner: None,
         peer,
+        dry_run: dry_run || cfg.dry_run,
+        budget_taken: false,
     };
     let now = Instant::now();
     if !webhook.guards().dedupe.first_seen(&job.dedupe_key, now) {
@@ -294,9 +318,21 @@ fn decide(
             0,
         );
     };
+    // The budget is taken here, so that the answer says what will happen.
+    if !job.dry_run && job.action != "power_on" {
+        if !webhook.take_budget() {
+            if let Some(previous) = claim {
+                webhook.guards().marks.release(&miner.addr, previous);
+            }
+            // A later re-send may act once the window has room again.
+            webhook.guards().dedupe.forget(&job.dedupe_key);
+            return finish(state, &job, "budget_exceeded", None, 0);
+        }
+        job.budget_taken = true;
+    }
     let response = json!({
         "alert": job.alert_id, "status": job.status.as_str(), "miner": job.miner_name,
-        "action": job.action, "decision": "queued",
+        "action": job.action, "decision": if job.dry_run { "dry_run" } else { "queued" },
     });
     tokio::spawn(act(state.clone(), job, miner.clone(), api, claim));
     response
@@ -326,6 +362,10 @@ async fn act(
         match state.sessions.status(&miner, api).await {
             Ok(status) if status.btmineroff == Some(true) => {
                 release();
+                if job.budget_taken {
+                    webhook.give_back_budget();
+                    state.refresh_budget_gauge();
+                }
                 finish(&state, &job, "already_off", Some("status_btmineroff"), 0);
                 return;
             }
@@ -335,20 +375,11 @@ async fn act(
             }
         }
     }
-    if webhook.config.dry_run {
+    if job.dry_run {
         release();
         finish(&state, &job, "dry_run", None, 0);
         return;
     }
-    if job.action != "power_on" && !webhook.take_budget() {
-        release();
-        // A later re-send may act once the window has room again.
-        webhook.guards().dedupe.forget(&job.dedupe_key);
-        finish(&state, &job, "budget_exceeded", None, 0);
-        state.refresh_budget_gauge();
-        return;
-    }
-    state.refresh_budget_gauge();
     let mut params = Map::new();
     if job.action == "power_off" {
         params.insert("respbefore".into(), Value::from("true"));
