@@ -53,3 +53,30 @@ async fn parallel_probes_of_one_miner_stay_under_the_per_miner_cap() {
     exporter.shutdown().await;
     fleet.shutdown().await;
 }
+
+#[tokio::test]
+async fn probe_takes_ip_literals_and_configured_names_never_typed_host_names() {
+    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(1))
+        .await
+        .expect("fleet");
+    let exporter = start_exporter(vec![target(fleet.addrs()[0], "rack 1/m0")]).await;
+    let probe = |target: &str| format!("http://{}/probe?target={target}", exporter.metrics_addr());
+    // A configured name maps to its miner, labels and all.
+    let (status, body) = http_get(&probe("rack%201%2Fm0")).await.expect("answer");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\nprobe_success 1\n"), "{body}");
+    assert!(body.contains("miner=\"rack 1/m0\""), "{body}");
+    // A mistyped IP, or a host name the config does not list: 400 at once
+    // (no DNS query is made for either).
+    for typed in [
+        "10.0.0.300",
+        "10.0.0.300:4028",
+        "localhost:4028",
+        "miner-9.farm.invalid",
+    ] {
+        let (status, body) = http_get(&probe(typed)).await.expect("answer");
+        assert_eq!(status, 400, "{typed}: {body}");
+    }
+    exporter.shutdown().await;
+    fleet.shutdown().await;
+}

@@ -166,15 +166,8 @@ fn file_miner(defaults: &Defaults, target: &FileTarget) -> Result<MinerEntry, Co
 fn parse_address(text: &str, default_port: u16) -> Result<MinerAddr, ConfigErrorKind> {
     let invalid =
         || ConfigErrorKind::InvalidAddress(crate::error::truncate_for_log(text.trim(), 80));
-    let addr = MinerAddr::parse_with_default_port(text, default_port).map_err(|_| invalid())?;
-    // `10.0.0.300` passes as a host name, but a name made only of digits and
-    // dots is always a mistyped IPv4 address (no top-level domain is numeric).
-    let host = addr.host();
-    let looks_numeric = host.chars().all(|c| c.is_ascii_digit() || c == '.');
-    if looks_numeric && host.parse::<std::net::Ipv4Addr>().is_err() {
-        return Err(invalid());
-    }
-    Ok(addr)
+    // A mistyped IPv4 address (`10.0.0.300`) is refused by the parser.
+    MinerAddr::parse_with_default_port(text, default_port).map_err(|_| invalid())
 }
 
 /// Checks a label table and merges it over `base`.

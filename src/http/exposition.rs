@@ -116,6 +116,46 @@ pub async fn metrics(
     respond_stream(StatusCode::OK, CONTENT_TYPE, rx)
 }
 
+/// What `/probe?target=` names: a configured miner by its name (no
+/// lookup) or address (keeping its name and labels), else an IP address
+/// the probe policy allows. A host name is looked up only when the
+/// configuration lists it as a miner's address; any other is refused
+/// (never a DNS query for what a client typed).
+fn probe_target(
+    state: &AppState,
+    text_param: &str,
+    protocol: Option<ApiChoice>,
+) -> Result<Arc<MinerTarget>, (StatusCode, String)> {
+    let targets = state.targets();
+    if let Some(named) = targets.iter().find(|t| t.name == text_param) {
+        return Ok(Arc::clone(named));
+    }
+    let addr: MinerAddr = text_param
+        .parse()
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("bad target: {e}\n")))?;
+    if let Some(configured) = targets.iter().find(|t| t.addr == addr) {
+        return Ok(Arc::clone(configured));
+    }
+    if !state.probe_policy().allows_unconfigured(&addr) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "target is not a configured miner (server.probe_targets = \"configured\")\n".into(),
+        ));
+    }
+    if addr.literal_ip().is_none() {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "target is neither an IP address nor a configured miner's name or address \
+             (host names are looked up only for configured miners)\n"
+                .into(),
+        ));
+    }
+    Ok(Arc::new(
+        MinerTarget::new(addr, None, Vec::new(), protocol.unwrap_or_default())
+            .with_groups(state.settings().groups),
+    ))
+}
+
 /// One miner, blackbox style; `request` is the query's choice of metric
 /// groups (read from the same query by the caller).
 pub async fn probe(
@@ -145,12 +185,8 @@ pub async fn probe(
     let Some(target_text) = target_param.filter(|t| !t.is_empty()) else {
         return text(
             StatusCode::BAD_REQUEST,
-            "missing target parameter: /probe?target=host[:port]\n",
+            "missing target parameter: /probe?target=ip[:port] or a configured miner's name\n",
         );
-    };
-    let addr: MinerAddr = match target_text.parse() {
-        Ok(a) => a,
-        Err(e) => return text(StatusCode::BAD_REQUEST, format!("bad target: {e}\n")),
     };
     let protocol = match protocol.as_deref() {
         None | Some("") => None,
@@ -159,25 +195,11 @@ pub async fn probe(
             Err(e) => return text(StatusCode::BAD_REQUEST, format!("{e}\n")),
         },
     };
-    // A configured miner keeps its name and labels when probed.
-    let configured = state
-        .targets()
-        .iter()
-        .find(|t| t.addr == addr)
-        .map(Arc::clone);
-    if configured.is_none() && !state.probe_policy().allows_unconfigured(&addr) {
-        return text(
-            StatusCode::FORBIDDEN,
-            "target is not a configured miner (server.probe_targets = \"configured\")\n",
-        );
-    }
+    let target = match probe_target(state, &target_text, protocol) {
+        Ok(target) => target,
+        Err((status, why)) => return text(status, why),
+    };
     let settings = state.settings();
-    let target = configured.unwrap_or_else(|| {
-        Arc::new(
-            MinerTarget::new(addr, None, Vec::new(), protocol.unwrap_or_default())
-                .with_groups(settings.groups),
-        )
-    });
     let started = tokio::time::Instant::now();
     let deadline =
         started + scrape_budget(headers, settings.default_timeout, settings.timeout_margin);

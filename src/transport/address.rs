@@ -70,7 +70,11 @@ impl MinerAddr {
             && host
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_');
-        if !host_ok || port == 0 {
+        // `10.0.0.300` would pass as a host name, but a name made only of
+        // digits and dots is always a mistyped IPv4 address (no top-level
+        // domain is numeric): an error, never a DNS query.
+        let numeric = host.chars().all(|c| c.is_ascii_digit() || c == '.');
+        if !host_ok || numeric || port == 0 {
             return Err(invalid());
         }
         Ok(MinerAddr {
@@ -163,6 +167,21 @@ mod tests {
         let a: MinerAddr = "miner-17.farm.lan".parse().unwrap();
         assert_eq!(a.to_string(), "miner-17.farm.lan:4028");
         assert_eq!(a.with_port(4433).to_string(), "miner-17.farm.lan:4433");
+    }
+
+    #[test]
+    fn a_mistyped_ip_is_an_error_never_a_host_name() {
+        for typo in [
+            "10.0.0.300",
+            "10.0.0.300:4028",
+            "10.0.0",
+            "010.0.0.1",
+            "4028",
+            "1.2.3.4.5",
+        ] {
+            assert!(typo.parse::<MinerAddr>().is_err(), "{typo}");
+        }
+        assert!("rack-10.farm".parse::<MinerAddr>().is_ok());
     }
 
     #[test]
