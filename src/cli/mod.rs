@@ -2,6 +2,7 @@
 //! fleet, `serve` the exporter, `demo` both at once, and `bench`. The CLI
 //! parses arguments and reads secrets; the work lives in the library.
 
+mod check;
 mod demo;
 mod healthcheck;
 pub mod logging;
@@ -28,6 +29,8 @@ enum Command {
     Exec(miner_cmds::ExecArgs),
     /// Serve /metrics and /probe for the configured fleet.
     Serve(serve::ServeArgs),
+    /// Check a configuration as serve would load it, without serving.
+    CheckConfig(check::CheckArgs),
     /// Run a simulated fleet (loopback only) until Ctrl-C.
     Simulate(crate::sim::SimulateArgs),
     /// A simulated fleet plus the exporter scraping it: the quickest look.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
                 crate::process::raise_nofile_limit();
                 serve::serve(args).await
             }
+            Command::CheckConfig(args) => check::run(&args),
             Command::Demo(args) => demo::demo(args).await,
             Command::Healthcheck(args) => healthcheck::healthcheck(args).await,
             Command::Bench(args) => crate::bench::run(args).await,
