@@ -388,4 +388,3 @@ fn reload_access_defaults_to_loopback_clients() {
     let config = fx.load("[[miners]]\naddress = \"127.0.0.1\"\n").unwrap();
     assert_eq!(config.server.reload, ReloadAccess::Loopback);
 }
-
