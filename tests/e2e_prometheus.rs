@@ -300,41 +300,56 @@ async fn every_dashboard_and_rule_expression_returns_data() {
 
 /// Every deployed rule (one per rule expression among `checks`) is loaded
 /// and evaluates without error; the down miner's alert is pending or firing.
+/// Asked again (bounded by `SCRAPE_WAIT`) until the rule group has been
+/// evaluated on the scraped data: Prometheus evaluates rules on its own 1 s
+/// tick, so the first answer can predate the scrape that saw the dead miner.
 async fn check_rules_loaded(prom: &PrometheusProcess, checks: &[Check]) {
     let expected = checks
         .iter()
         .filter(|c| c.source.contains(".rules.yml#"))
         .count();
-    let (status, body) = http_get(&format!("{}/api/v1/rules", prom.url))
-        .await
-        .expect("GET rules");
-    assert_eq!(status, 200, "{body}");
-    let reply: Value = serde_json::from_str(&body).expect("JSON");
-    let rules: Vec<&Value> = reply["data"]["groups"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|g| g["rules"].as_array().into_iter().flatten())
-        .collect();
-    assert_eq!(rules.len(), expected, "rules loaded: {body:.500}");
-    let unhealthy: Vec<String> = rules
-        .iter()
-        .filter(|r| r["health"] != "ok")
-        .map(|r| format!("{}: {} {}", r["name"], r["health"], r["lastError"]))
-        .collect();
-    assert!(
-        unhealthy.is_empty(),
-        "rules failing to evaluate: {unhealthy:#?}"
-    );
-    let down = rules
-        .iter()
-        .find(|r| r["name"] == "WhatsminerDown")
-        .expect("WhatsminerDown rule");
-    assert!(
-        down["state"] == "pending" || down["state"] == "firing",
-        "WhatsminerDown is {}",
-        down["state"]
-    );
+    let outcome = eventually(SCRAPE_WAIT, || async {
+        let (status, body) = http_get(&format!("{}/api/v1/rules", prom.url))
+            .await
+            .map_err(|e| format!("GET rules: {e}"))?;
+        if status != 200 {
+            return Err(format!("GET rules: {status} {body}"));
+        }
+        let reply: Value = serde_json::from_str(&body).map_err(|e| format!("JSON: {e}"))?;
+        let rules: Vec<&Value> = reply["data"]["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["rules"].as_array().into_iter().flatten())
+            .collect();
+        if rules.len() != expected {
+            return Err(format!(
+                "rules loaded: {} of {expected}: {body:.500}",
+                rules.len()
+            ));
+        }
+        let unhealthy: Vec<String> = rules
+            .iter()
+            .filter(|r| r["health"] != "ok")
+            .map(|r| format!("{}: {} {}", r["name"], r["health"], r["lastError"]))
+            .collect();
+        if !unhealthy.is_empty() {
+            return Err(format!("rules failing to evaluate: {unhealthy:#?}"));
+        }
+        let down = rules
+            .iter()
+            .find(|r| r["name"] == "WhatsminerDown")
+            .ok_or("no WhatsminerDown rule")?;
+        if down["state"] == "pending" || down["state"] == "firing" {
+            Ok(())
+        } else {
+            Err(format!("WhatsminerDown is {}", down["state"]))
+        }
+    })
+    .await;
+    if let Err(e) = outcome {
+        panic!("{e}\nPrometheus log:\n{}", prom.log_text());
+    }
 }
 
 /// The large-farm profile (no board or pool series; the 1m and 15m
