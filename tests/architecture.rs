@@ -1,9 +1,12 @@
 //! The import direction of ARCHITECTURE.md, checked: every `crate::` path
 //! (and every `super::` path that climbs to the crate root) in the code
 //! under `src/` must name a module its own module may use, by the table
-//! below. Test code (`tests.rs`, `tests/` folders, `tests_*.rs`,
-//! `fixture_tests.rs`, and an inline `#[cfg(test)] mod tests`) is not a
-//! layer and is skipped. A new top-level module must be added to the table.
+//! below. Test code (`tests.rs`, `tests/` folders, and an inline
+//! `#[cfg(test)] mod tests`) is not a layer and is skipped. A new top-level
+//! module must be added to the table.
+//!
+//! Also checked here: the one convention for unit tests inside `src`
+//! (ARCHITECTURE.md, "Tests").
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -119,10 +122,7 @@ fn is_test_file(rel: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    name == "tests.rs"
-        || name.starts_with("tests_")
-        || name == "fixture_tests.rs"
-        || rel.iter().any(|p| p == "tests")
+    name == "tests.rs" || rel.iter().any(|p| p == "tests")
 }
 
 /// The code of a file without comments and without its inline test module.
@@ -266,13 +266,153 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn no_import_goes_against_the_flow() {
+/// Every `.rs` file under `src/`, sorted.
+fn src_files() -> (PathBuf, Vec<PathBuf>) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     files.sort();
     assert!(files.len() > 50, "found only {} files", files.len());
+    (src, files)
+}
+
+/// Module names a `#[cfg(test)]` module may have: a module's own unit
+/// tests, and the helpers several test modules of one layer share.
+const TEST_MODULE_NAMES: &[&str] = &["tests", "testkit"];
+
+/// How `text` (at `rel` below `src/`) breaks the test convention: a
+/// module's unit tests are its child module `tests` (inline, or
+/// `mod tests;` in `foo/tests.rs` or `foo/tests/mod.rs` with topic files
+/// beside it); no `tests_*.rs`-style file, no `#[path]`, no other name for
+/// a test module, no `mod tests` compiled outside tests.
+fn convention_problems(rel: &Path, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let at = rel.display();
+    let stem = rel
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let in_tests_folder = rel.parent().is_some_and(|p| p.iter().any(|c| c == "tests"));
+    if stem.contains("test") && !in_tests_folder && !TEST_MODULE_NAMES.contains(&stem.as_str()) {
+        problems.push(format!(
+            "{at}: a test file outside the convention (use `tests.rs` or a `tests/` folder)"
+        ));
+    }
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.split("//").next().unwrap_or_default().trim();
+        if code.starts_with("#[path") || code.starts_with("#![path") {
+            problems.push(format!("{at}:{}: a `#[path]` attribute", i + 1));
+        }
+        let Some(name) = module_name(code) else {
+            continue;
+        };
+        // The attributes right above the `mod` line.
+        let cfg_test = lines[..i]
+            .iter()
+            .rev()
+            .take_while(|l| l.starts_with("#["))
+            .any(|l| l.starts_with("#[cfg(") && l.contains("test"));
+        if cfg_test && !TEST_MODULE_NAMES.contains(&name.as_str()) {
+            problems.push(format!(
+                "{at}:{}: test module `{name}` (name it `tests`)",
+                i + 1
+            ));
+        }
+        if !cfg_test && TEST_MODULE_NAMES.contains(&name.as_str()) && !in_tests_folder {
+            problems.push(format!(
+                "{at}:{}: `mod {name}` without `#[cfg(test)]`",
+                i + 1
+            ));
+        }
+    }
+    problems
+}
+
+/// `pub(crate) mod foo {` or `mod foo;` → `foo`.
+fn module_name(code: &str) -> Option<String> {
+    let mut rest = code;
+    if let Some(after) = rest.strip_prefix("pub") {
+        rest = after.trim_start();
+        if rest.starts_with('(') {
+            rest = &rest[rest.find(')')? + 1..];
+        }
+        rest = rest.trim_start();
+    }
+    let name: String = rest
+        .strip_prefix("mod ")?
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+#[test]
+fn unit_tests_inside_src_follow_one_convention() {
+    let (src, files) = src_files();
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read source");
+        let rel = file.strip_prefix(&src).expect("under src");
+        problems.extend(convention_problems(rel, &text));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_convention_check_catches_each_odd_form() {
+    let odd = [
+        ("config/tests_errors.rs", "use super::*;"),
+        ("protocol/v3/fixture_tests.rs", "use super::*;"),
+        (
+            "config/mod.rs",
+            "#[cfg(test)]\n#[path = \"t.rs\"]\nmod tests;",
+        ),
+        (
+            "sim/miner.rs",
+            "#[cfg(test)]\npub(crate) mod test_support {\n}",
+        ),
+        ("client/types/mod.rs", "#[cfg(test)]\nmod tests_fixtures;"),
+        (
+            "collector/gate.rs",
+            "#[cfg(all(test, unix))]\nmod unix_tests {}",
+        ),
+        ("collector/gate.rs", "mod tests {\n}"),
+    ];
+    for (rel, code) in odd {
+        assert_eq!(
+            convention_problems(Path::new(rel), code).len(),
+            1,
+            "{rel}: `{code}` not caught"
+        );
+    }
+    let fine = [
+        (
+            "config/tests/mod.rs",
+            "mod errors;\nmod web;\nuse super::*;",
+        ),
+        ("config/tests/errors.rs", "use super::Fixture;"),
+        ("files/tests.rs", "use super::*;"),
+        ("sim/mod.rs", "pub mod fleet;\n#[cfg(test)]\nmod testkit;"),
+        (
+            "collector/gate.rs",
+            "#[cfg(test)]\n#[allow(clippy::x)]\nmod tests {\n    // #[path] in a comment\n}",
+        ),
+        ("http/mod.rs", "#[cfg(test)]\nmod tests;\npub mod tls;"),
+    ];
+    for (rel, code) in fine {
+        assert_eq!(
+            convention_problems(Path::new(rel), code),
+            Vec::<String>::new(),
+            "{rel}"
+        );
+    }
+}
+
+#[test]
+fn no_import_goes_against_the_flow() {
+    let (src, files) = src_files();
     let mut problems = Vec::new();
     let mut excepted = BTreeSet::new();
     for file in &files {

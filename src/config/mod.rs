@@ -22,14 +22,6 @@ pub mod web;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_errors;
-#[cfg(test)]
-mod tests_metrics;
-#[cfg(test)]
-mod tests_targets;
-#[cfg(test)]
-mod tests_web;
 
 use crate::client::ApiChoice;
 use crate::settings::{

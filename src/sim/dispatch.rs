@@ -125,8 +125,8 @@ fn trim_request(raw: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::miner::test_support::miner;
     use crate::sim::model::{Flavour, Model};
+    use crate::sim::testkit::miner;
 
     const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 

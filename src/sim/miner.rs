@@ -370,29 +370,10 @@ impl MinerState {
 }
 
 #[cfg(test)]
-pub(crate) mod test_support {
-    use super::*;
-    use crate::sim::model::Flavour;
-
-    /// A miner on a manual clock, for deterministic tests.
-    pub fn miner(model: Model, flavour: Flavour) -> MinerState {
-        MinerState::new(MinerSetup {
-            index: 1,
-            model,
-            firmware: model.pick_firmware(0.5, Some(flavour)),
-            seed: 42,
-            password: Secret::new("admin"),
-            ip: IpAddr::from([127, 0, 0, 1]),
-            clock: SimClock::manual(),
-        })
-    }
-}
-
-#[cfg(test)]
 mod tests {
-    use super::test_support::miner;
     use super::*;
     use crate::sim::model::Flavour;
+    use crate::sim::testkit::miner;
 
     #[test]
     fn power_off_and_on_bank_hashing_time() {

@@ -295,9 +295,9 @@ impl MinerState {
 
 #[cfg(test)]
 mod tests {
-    use crate::sim::miner::test_support::miner;
     use crate::sim::miner::PowerMode;
     use crate::sim::model::{Flavour, Model};
+    use crate::sim::testkit::miner;
 
     #[test]
     fn a_running_miner_reads_near_its_nominal_figures() {

@@ -1,12 +1,30 @@
-//! Test helpers playing the client's part of the token flow with the
+//! Helpers shared by the simulator's test modules: a miner on a manual
+//! clock, and the client's part of the token flow played with the
 //! simulator's own crypto (never the client's), so simulator tests stay
 //! independent of the code they are meant to check.
 
+use std::net::IpAddr;
+
 use serde_json::Value;
 
+use super::clock::SimClock;
 use super::crypto::{self, AesKey, TokenKeys};
-use super::miner::MinerState;
+use super::miner::{MinerSetup, MinerState};
+use super::model::{Flavour, Model};
 use crate::secret::Secret;
+
+/// A miner on a manual clock, for deterministic tests.
+pub fn miner(model: Model, flavour: Flavour) -> MinerState {
+    MinerState::new(MinerSetup {
+        index: 1,
+        model,
+        firmware: model.pick_firmware(0.5, Some(flavour)),
+        seed: 42,
+        password: Secret::new("admin"),
+        ip: IpAddr::from([127, 0, 0, 1]),
+        clock: SimClock::manual(),
+    })
+}
 
 /// Builds `{"enc":1,"data":..}` for `command` (a JSON object without the
 /// token) from a `get_token` reply; returns it with the reply key.

@@ -219,8 +219,8 @@ fn parse_pools(req: &Map<String, Value>) -> Option<Vec<PoolConfig>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::miner::test_support::miner;
     use crate::sim::model::{Flavour, Model};
+    use crate::sim::testkit::miner;
     use crate::sim::testkit::{open_reply, seal};
     use std::time::Duration;
 

@@ -27,20 +27,8 @@ mod pools;
 mod summary;
 mod units;
 
-/// The bytes of a file in `tests/fixtures/v2`, for the test modules below.
 #[cfg(test)]
-macro_rules! fixture {
-    ($name:literal) => {
-        include_bytes!(concat!("../../../tests/fixtures/v2/", $name))
-    };
-}
-
-#[cfg(test)]
-mod tests_captures;
-#[cfg(test)]
-mod tests_fixtures;
-#[cfg(test)]
-mod tests_robustness;
+mod tests;
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;

@@ -16,7 +16,7 @@ pub mod request;
 pub mod types;
 
 #[cfg(test)]
-mod fixture_tests;
+mod tests;
 
 pub use device::{
     DeviceInfo, ErrorCodeEntry, MinerSection, MinerSetting, NetworkSection, PowerSection,

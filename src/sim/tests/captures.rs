@@ -10,10 +10,10 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::Value;
 
-use crate::sim::miner::test_support::miner;
 use crate::sim::miner::MinerState;
 use crate::sim::model::{Flavour, Model};
 use crate::sim::persona::Persona;
+use crate::sim::testkit::miner;
 
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use super::shapes::{DEVS_FIELDS, POOLS_FIELDS, SUMMARY_FIELDS};
-use crate::sim::miner::test_support::miner;
+use crate::sim::testkit::miner;
 use crate::sim::testkit::{open_reply, seal};
 use crate::sim::{Fault, Flavour, MinerState, Model};
 

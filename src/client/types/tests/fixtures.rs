@@ -1,6 +1,6 @@
 //! Every fixture in `tests/fixtures/v2` parses into the values it holds.
 
-use super::*;
+use crate::client::types::*;
 use crate::protocol::reply::{self, parse_json};
 
 /// The typed reply, or a panic naming the command.

@@ -1,8 +1,8 @@
 //! Bulk target files: plain lists and Prometheus file_sd (JSON and YAML),
 //! and their errors with file, line and target index.
 
-use super::tests::Fixture;
-use super::*;
+use super::Fixture;
+use crate::config::*;
 
 /// Address, name and labels of each miner.
 type Summary = Vec<(String, Option<String>, Vec<(String, String)>)>;

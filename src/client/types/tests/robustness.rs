@@ -5,14 +5,14 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 
-use super::*;
+use crate::client::types::*;
 use crate::protocol::reply::{check_status, parse_json};
 
 macro_rules! fixtures {
     ($($name:literal),* $(,)?) => {
         [$((
             $name,
-            include_bytes!(concat!("../../../tests/fixtures/v2/", $name)) as &[u8]
+            include_bytes!(concat!("../../../../tests/fixtures/v2/", $name)) as &[u8]
         )),*]
     };
 }

@@ -1,8 +1,8 @@
 //! `[metrics]`: profiles, single groups, windows and label overrides give
 //! each miner its groups; mistakes name their line and field.
 
-use super::*;
 use crate::collector::groups::{Group, MetricGroups};
+use crate::config::*;
 
 fn load(text: &str) -> Result<Config, ConfigError> {
     from_str(text, Path::new("exporter.toml"))

@@ -2,8 +2,8 @@
 //! firmware) parse into the values they hold. Provenance: the fixtures
 //! README.
 
-use super::tests_fixtures::ok;
-use super::*;
+use super::fixtures::ok;
+use crate::client::types::*;
 use crate::error::ErrorKind;
 
 #[test]

@@ -1,8 +1,8 @@
 //! Every class of config error names the file, the line (and column) and
 //! the field, and never shows a secret.
 
-use super::tests::Fixture;
-use super::*;
+use super::Fixture;
+use crate::config::*;
 
 /// The error text for a config that must fail, loaded as `exporter.toml`.
 fn error_of(text: &str) -> String {

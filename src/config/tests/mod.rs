@@ -1,6 +1,11 @@
 //! Whole-file loading: a full example parses to the expected values,
 //! defaults apply and merge, secrets are read and never shown.
 
+mod errors;
+mod metrics;
+mod targets;
+mod web;
+
 use super::*;
 use std::fs;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! read, any other key is an error naming it, and values this exporter
 //! cannot honour are refused with a reason instead of being ignored.
 
-use super::web::{parse_web, ClientAuth, Pem, TlsVersion};
+use crate::config::web::{parse_web, ClientAuth, Pem, TlsVersion};
 use std::path::Path;
 
 /// A bcrypt hash from the exporter-toolkit documentation.
