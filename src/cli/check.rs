@@ -3,24 +3,24 @@
 //! and readable, TLS certificates and keys, the webhook's state file),
 //! without binding a port or contacting a miner. Exit 0 when `serve` would
 //! start with it, 2 with the same `file:line:column: field: …` errors
-//! otherwise (as `promtool check config`, `amtool check-config`).
+//! otherwise (as `promtool check config`, `amtool check-config`). It takes
+//! `serve`'s own flags (`--web.config.file`, `--listen`, …), so the command
+//! line a service runs is checked by changing its first word.
 
 use super::exit;
-use crate::config;
+use super::serve::ServeArgs;
 use clap::Args;
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// The configuration file to check.
-    #[arg(long, short = 'c', default_value = "exporter.toml")]
-    pub config: PathBuf,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
     match check(args) {
         Ok(summary) => {
-            println!("{}: OK ({summary})", args.config.display());
+            println!("{}: OK ({summary})", args.serve.config.display());
             exit::OK
         }
         Err(e) => {
@@ -32,7 +32,7 @@ pub fn run(args: &CheckArgs) -> u8 {
 
 /// What `serve` reads before it binds, read the same way.
 fn check(args: &CheckArgs) -> Result<String, String> {
-    let config = config::load(&args.config).map_err(|e| e.to_string())?;
+    let config = args.serve.load()?;
     let settings = config.settings();
     if let Some(tls) = settings.admin.as_ref().and_then(|a| a.api.tls.as_ref()) {
         crate::http::tls::acceptor(tls).map_err(|e| format!("[admin] TLS: {e}"))?;

@@ -37,8 +37,9 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// Loads the config file and applies the command-line overrides.
-    fn load(&self) -> Result<Config, String> {
+    /// Loads the config file and applies the command-line overrides
+    /// (`check-config` loads it the same way).
+    pub(super) fn load(&self) -> Result<Config, String> {
         let mut config = config::load(&self.config).map_err(|e| e.to_string())?;
         if let Some(listen) = self.listen {
             config.server.listen = listen;

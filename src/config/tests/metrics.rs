@@ -1,5 +1,5 @@
 //! `[metrics]`: profiles, single groups, windows and label overrides give
-//! each miner its groups; mistakes name their line and field.
+//! each miner its groups (mistakes: tests/fixtures/config_errors/cases.toml).
 
 use crate::collector::groups::{Group, MetricGroups};
 use crate::config::*;
@@ -42,33 +42,4 @@ fn profile_switches_windows_and_overrides_apply_in_order() {
     // No labels: the base only.
     assert_eq!(c.miners[2].groups, big);
     assert_eq!(c.metrics.base, big);
-}
-
-#[test]
-fn mistakes_name_their_field() {
-    let cases = [
-        ("[metrics]\nprofile = \"tiny\"\n", "metrics.profile"),
-        (
-            "[metrics]\nhashrate_windows = [\"2h\"]\n",
-            "metrics.hashrate_windows",
-        ),
-        ("[metrics]\nboard = false\n", "board"),
-        ("[[metrics.overrides]]\nlabels = {}\nfans = false\n", "fans"),
-        (
-            "[[metrics.overrides]]\nlabels = {}\nprofile = \"x\"\n",
-            "metrics.overrides[0].profile",
-        ),
-        (
-            "[[metrics.overrides]]\npools = false\n",
-            "metrics.overrides[0].labels",
-        ),
-        ("[metrics]\nlabels = { a = \"b\" }\n", "metrics.labels"),
-    ];
-    for (text, want) in cases {
-        let e = load(&format!("{MINERS}{text}"))
-            .expect_err(text)
-            .to_string();
-        assert!(e.contains(want), "{text}: {e}");
-        assert!(e.starts_with("exporter.toml:"), "{e}");
-    }
 }

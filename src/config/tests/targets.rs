@@ -1,5 +1,5 @@
-//! Bulk target files: plain lists and Prometheus file_sd (JSON and YAML),
-//! and their errors with file, line and target index.
+//! Bulk target files: plain lists and Prometheus file_sd (JSON and YAML)
+//! (their errors are in tests/fixtures/config_errors/cases.toml).
 
 use super::Fixture;
 use crate::config::*;
@@ -42,60 +42,6 @@ fn plain_list_with_names_comments_and_blank_lines() {
             ("[::1]:14030".into(), Some("v6-miner".into()), site),
         ]
     );
-}
-
-#[test]
-fn plain_list_errors_name_file_and_line() {
-    let fx = Fixture::new();
-    let targets = fx.write("targets.txt", "127.0.0.1\n# ok\n\n\n\n\n10.0.0.300 bad\n");
-    let e = fx
-        .load("[[miner_files]]\npath = \"targets.txt\"\n")
-        .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        format!(
-            "{}:7: invalid miner address \"10.0.0.300\"",
-            targets.display()
-        )
-    );
-    fx.write("targets.txt", "127.0.0.1 a b\n");
-    let e = fx
-        .load("[[miner_files]]\npath = \"targets.txt\"\n")
-        .unwrap_err();
-    assert!(e.to_string().ends_with("targets.txt:1: expected an address and an optional name; more text follows (use '#' for comments)"), "{e}");
-}
-
-#[test]
-fn duplicates_across_sources_name_both() {
-    let fx = Fixture::new();
-    fx.write("targets.txt", "127.0.0.2\n127.0.0.1 dup\n");
-    let e = fx
-        .load("[[miners]]\naddress = \"127.0.0.1:4028\"\n[[miner_files]]\npath = \"targets.txt\"\n")
-        .unwrap_err();
-    let text = e.to_string();
-    assert!(
-        text.contains("targets.txt:2: duplicate miner address \"127.0.0.1:4028\""),
-        "{text}"
-    );
-    assert!(
-        text.contains("exporter.toml:2:11: miners[0].address)"),
-        "{text}"
-    );
-}
-
-#[test]
-fn missing_target_file_points_at_the_config_line() {
-    let fx = Fixture::new();
-    let e = fx
-        .load("[[miners]]\naddress = \"127.0.0.1\"\n[[miner_files]]\npath = \"absent.txt\"\n")
-        .unwrap_err();
-    assert!(matches!(e.kind(), ConfigErrorKind::Read { .. }));
-    assert!(
-        e.to_string()
-            .contains("exporter.toml:4:8: miner_files[0].path: cannot read"),
-        "{e}"
-    );
-    assert!(e.to_string().contains("absent.txt"), "{e}");
 }
 
 const SD_JSON: &str = r#"[
@@ -165,84 +111,6 @@ fn explicit_format_overrides_the_extension() {
         .load("[[miner_files]]\npath = \"fleet.list\"\nformat = \"file_sd\"\n")
         .unwrap();
     assert_eq!(config.miners.len(), 3);
-    let e = fx
-        .load("[[miner_files]]\npath = \"fleet.list\"\nformat = \"csv\"\n")
-        .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains(":3:10: miner_files[0].format: unknown value \"csv\""),
-        "{e}"
-    );
-}
-
-#[test]
-fn file_sd_errors_name_group_target_and_line() {
-    let fx = Fixture::new();
-    let sd = fx.write(
-        "sd.json",
-        "[\n  {\"targets\": [\"127.0.0.1:14028\"]},\n  {\"targets\": [\n    \"127.0.0.1:14029\",\n    \"10.0.0.300\"\n  ]}\n]\n",
-    );
-    let e = fx
-        .load("[[miner_files]]\npath = \"sd.json\"\n")
-        .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        format!(
-            "{}:5: [1].targets[1]: invalid miner address \"10.0.0.300\"",
-            sd.display()
-        )
-    );
-    fx.write(
-        "sd.json",
-        "[{\"targets\": [\"127.0.0.1\"], \"labels\": {\"job\": \"x\"}}]",
-    );
-    let e = fx
-        .load("[[miner_files]]\npath = \"sd.json\"\n")
-        .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("sd.json:1: [0].targets[0]: label name \"job\" is reserved"),
-        "{e}"
-    );
-    fx.write(
-        "sd.json",
-        "[{\"targets\": [\"127.0.0.1\", \"127.0.0.2\"], \"labels\": {\"miner\": \"x\"}}]",
-    );
-    let e = fx
-        .load("[[miner_files]]\npath = \"sd.json\"\n")
-        .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("[0].labels.miner: a `miner` label names one miner"),
-        "{e}"
-    );
-}
-
-#[test]
-fn file_sd_syntax_errors_have_line_and_column() {
-    let fx = Fixture::new();
-    fx.write("sd.json", "[\n  {\"targets\": [\"127.0.0.1\"],}\n]\n");
-    let e = fx
-        .load("[[miner_files]]\npath = \"sd.json\"\n")
-        .unwrap_err();
-    assert!(matches!(e.kind(), ConfigErrorKind::Syntax(_)));
-    assert!(e.to_string().contains("sd.json:2:"), "{e}");
-    assert!(
-        !e.to_string().contains(" at line "),
-        "position said once: {e}"
-    );
-    fx.write("sd.json", "[{\"targets\": \"127.0.0.1\"}]");
-    let e = fx
-        .load("[[miner_files]]\npath = \"sd.json\"\n")
-        .unwrap_err();
-    assert!(e.to_string().contains("sd.json:1:"), "{e}");
-    assert!(e.to_string().contains("invalid type"), "{e}");
-    fx.write("sd.yaml", "- targets:\n    - 127.0.0.1\n  lables: {}\n");
-    let e = fx
-        .load("[[miner_files]]\npath = \"sd.yaml\"\n")
-        .unwrap_err();
-    assert!(e.to_string().contains("sd.yaml:3:"), "{e}");
-    assert!(e.to_string().contains("unknown field `lables`"), "{e}");
 }
 
 #[test]
