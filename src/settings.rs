@@ -7,13 +7,15 @@
 use crate::client::{ApiChoice, ClientConfig};
 use crate::collector::groups::MetricGroups;
 use crate::collector::{CollectorConfig, MinerTarget};
-use crate::config::web::WebConfig;
 use crate::secret::Secret;
 use crate::transport::MinerAddr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use web::WebConfig;
+
+pub mod web;
 
 /// Everything the exporter needs, already validated.
 #[derive(Debug, Clone)]

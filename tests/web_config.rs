@@ -24,8 +24,9 @@ use support::prometheus::PrometheusProcess;
 use support::{sim_fleet, target, tool};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use whatsminer_exporter::collector::CollectorConfig;
-use whatsminer_exporter::config::web::{load_web, WebConfig};
+use whatsminer_exporter::config::web::load_web;
 use whatsminer_exporter::exporter::Exporter;
+use whatsminer_exporter::settings::web::WebConfig;
 use whatsminer_exporter::settings::Settings;
 
 const PASSWORD: &str = "correct horse battery staple";

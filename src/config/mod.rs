@@ -24,6 +24,7 @@ pub mod web;
 mod tests;
 
 use crate::client::ApiChoice;
+use crate::settings::web::WebConfig;
 use crate::settings::{
     AdminApi, ProbePolicy, ReloadAccess, ScrapeMode, TlsFiles, WebhookSettings, DEFAULT_MIN_AGE,
     DEFAULT_PROBE_PORTS,
@@ -95,7 +96,7 @@ pub struct ServerConfig {
     pub reload: ReloadAccess,
     /// `[server] web_config_file` (or `--web.config.file`): TLS, basic
     /// auth and headers of the metrics listener; `None`: plain HTTP.
-    pub web: Option<web::WebConfig>,
+    pub web: Option<WebConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The web configuration file of the metrics listener
+//! Parsing of the web configuration file of the metrics listener
 //! (`--web.config.file`, `[server] web_config_file`), in the format of the
 //! Prometheus exporter-toolkit that node_exporter and blackbox_exporter read:
 //! `tls_server_config`, `http_server_config`, `basic_auth_users`,
@@ -11,82 +11,16 @@
 //! certificates accepted without verification) are refused here, at start,
 //! with a message that says why, instead of being silently ignored.
 //! Relative paths are taken from the web config file's folder, as the
-//! toolkit does.
+//! toolkit does. The parsed model is [`crate::settings::web`].
 
 use super::{read_text_file, ConfigError, ConfigErrorKind, Place};
 use crate::secret::Secret;
+use crate::settings::web::WebConfig;
+use crate::settings::web::{ClientAuth, Pem, RateLimit, TlsVersion, WebLoader, WebTls};
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-/// The validated web configuration. Hashes and inline keys are [`Secret`]s.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebConfig {
-    /// The file it came from (re-read when it changes).
-    pub source: PathBuf,
-    /// `None`: plain HTTP.
-    pub tls: Option<WebTls>,
-    /// User name → bcrypt hash. Empty: no basic authentication.
-    pub users: BTreeMap<String, Secret>,
-    /// Paths served without basic authentication (exact match).
-    pub auth_excluded_paths: Vec<String>,
-    /// Extra response headers, names as the toolkit spells them.
-    pub headers: Vec<(String, String)>,
-    pub rate_limit: Option<RateLimit>,
-}
-
-/// `tls_server_config`, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebTls {
-    pub cert: Pem,
-    pub key: Pem,
-    pub client_auth: ClientAuth,
-    /// Required by the client auth types that verify certificates.
-    pub client_ca: Option<Pem>,
-    pub min_version: TlsVersion,
-    pub max_version: TlsVersion,
-    /// TLS 1.2 suites by IANA name; empty: the library's defaults.
-    pub cipher_suites: Vec<String>,
-    pub prefer_server_cipher_suites: bool,
-    /// Key exchange groups by the toolkit's names; empty: the defaults.
-    pub curve_preferences: Vec<String>,
-}
-
-/// PEM data, in a file (re-read when it changes) or inline in the YAML.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pem {
-    File(PathBuf),
-    Inline(Secret),
-}
-
-/// `client_auth_type`: the toolkit's (Go's) names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// `NoClientCert` (the default).
-    None,
-    /// `VerifyClientCertIfGiven`: a certificate is optional, but verified.
-    VerifyIfGiven,
-    /// `RequireAndVerifyClientCert`.
-    RequireAndVerify,
-}
-
-/// A TLS protocol version; 1.0 and 1.1 are read but never offered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsVersion {
-    Tls10,
-    Tls11,
-    Tls12,
-    Tls13,
-}
-
-/// `rate_limit`: a token bucket over all requests of the listener.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// One token per interval.
-    pub interval: Duration,
-    pub burst: u32,
-}
 
 /// The headers the toolkit lets an operator set, with their allowed values
 /// (empty: any value).
@@ -238,12 +172,18 @@ pub fn parse_web(text: &str, source: &Path) -> Result<WebConfig, ConfigError> {
     };
     Ok(WebConfig {
         source: source.to_path_buf(),
+        loader: WebLoader(reload),
         tls,
         users,
         auth_excluded_paths: raw.basic_auth_excluded_paths.unwrap_or_default(),
         headers,
         rate_limit,
     })
+}
+
+/// How `http` reads the file again when it changes.
+fn reload(path: &Path) -> Result<WebConfig, String> {
+    load_web(path).map_err(|e| e.to_string())
 }
 
 fn is_all_comments(text: &str) -> bool {

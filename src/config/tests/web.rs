@@ -2,7 +2,8 @@
 //! read. Its errors (unknown keys, values this exporter cannot honour) are
 //! in tests/fixtures/config_errors/cases.toml.
 
-use crate::config::web::{parse_web, ClientAuth, Pem, TlsVersion};
+use crate::config::web::parse_web;
+use crate::settings::web::{ClientAuth, Pem, TlsVersion};
 use std::path::Path;
 
 /// A bcrypt hash from the exporter-toolkit documentation.

@@ -1,5 +1,5 @@
 //! The metrics listener's web configuration at run time (exporter-toolkit
-//! format, parsed by `config::web`): basic authentication with bcrypt
+//! format, [`crate::settings::web`]): basic authentication with bcrypt
 //! hashes, extra response headers and a request rate limit; `tls` builds
 //! the listener's TLS.
 //!
@@ -19,7 +19,7 @@
 pub mod tls;
 
 use super::server::{text, Body};
-use crate::config::web::{load_web, WebConfig};
+use crate::settings::web::WebConfig;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 use sha2::{Digest, Sha256};
@@ -91,7 +91,7 @@ impl WebGuard {
         let now = stamp(&current.config.source);
         if now != current.stamp {
             current.stamp = now;
-            match load_web(&current.config.source) {
+            match current.config.loader.load(&current.config.source) {
                 Ok(new) => {
                     if new.tls != current.config.tls {
                         tracing::warn!(file = %new.source.display(), "web config: tls_server_config changed; TLS settings other than the certificate and key files take effect at restart");
@@ -207,6 +207,7 @@ fn deny_all() -> WebConfig {
     users.insert(String::new(), crate::secret::Secret::new("!"));
     WebConfig {
         source: std::path::PathBuf::new(),
+        loader: crate::settings::web::WebLoader(|_| Err("no web config file".into())),
         tls: None,
         users,
         auth_excluded_paths: Vec::new(),

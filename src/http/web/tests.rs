@@ -3,6 +3,7 @@
 //! tests/web_config.rs).
 
 use super::*;
+use crate::config::web::load_web;
 use base64::Engine;
 use hyper::header::HeaderMap;
 use std::path::Path;

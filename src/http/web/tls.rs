@@ -4,8 +4,8 @@
 //! again when they change (the admin listener's reloading certificate);
 //! the other settings are fixed when the listener starts.
 
-use crate::config::web::{ClientAuth, Pem, TlsVersion, WebTls};
 use crate::http::tls::{certificates, pair_from_pem, read_limited, reloading_cert};
+use crate::settings::web::{ClientAuth, Pem, TlsVersion, WebTls};
 use std::sync::Arc;
 use tokio_rustls::rustls::crypto::{ring as provider, CryptoProvider};
 use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
