@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use whatsminer_exporter::client::backend::v2::dialect::Joins;
 use whatsminer_exporter::client::{ApiChoice, Client};
+use whatsminer_exporter::collector::compact::CompactPools;
 use whatsminer_exporter::collector::{Collector, CollectorConfig, FleetSnapshot, MinerTarget};
 use whatsminer_exporter::sim::{Fleet, FleetConfig, MinerHandle};
 use whatsminer_exporter::transport::MinerAddr;
@@ -67,17 +68,20 @@ async fn a_mixed_fleet_is_read_in_one_exchange_where_joins_work_and_three_elsewh
         let pools = m.pools.as_ref().expect("pools");
         let addr = &m.target.addr;
         let served = client.summary(addr).await.expect("plain summary");
-        assert_eq!(summary.mac, served.mac, "miner {i}");
-        assert_eq!(summary.power_limit, served.power_limit, "miner {i}");
-        assert_eq!(summary.factory_ghs, served.factory_ghs, "miner {i}");
+        assert_eq!(summary.mac.as_deref(), served.mac.as_deref(), "miner {i}");
+        assert_eq!(summary.power_limit, served.power_limit.into(), "miner {i}");
+        assert_eq!(summary.factory_ghs, served.factory_ghs.into(), "miner {i}");
         let served_devs = client.devs(addr).await.expect("plain devs");
-        assert_eq!(devs.0.len(), served_devs.0.len(), "miner {i}");
+        assert_eq!(devs.boards.len(), served_devs.0.len(), "miner {i}");
+        // The pool labels (index, URL, user), as the exporter renders them.
         let served_pools = client.pools(addr).await.expect("plain pools");
-        let urls = |p: &whatsminer_exporter::client::types::Pools| {
-            p.0.iter().map(|p| p.url.clone()).collect::<Vec<_>>()
-        };
-        assert_eq!(urls(pools), urls(&served_pools), "miner {i}");
-        assert!(!urls(pools).is_empty());
+        let labels = |p: &CompactPools| p.0.iter().map(|p| p.labels.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            labels(pools),
+            labels(&CompactPools::new(&served_pools)),
+            "miner {i}"
+        );
+        assert!(!pools.0.is_empty());
     }
     fleet.shutdown().await;
 }

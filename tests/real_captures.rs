@@ -14,7 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use whatsminer_exporter::client::types::{Devs, Edevs, FromReply, Pools, Summary};
 use whatsminer_exporter::collector::render::{render_miners, ExpositionWriter};
-use whatsminer_exporter::collector::{Collector, CollectorConfig, MinerSnapshot, MinerTarget};
+use whatsminer_exporter::collector::{
+    compact, Collector, CollectorConfig, MinerSnapshot, MinerTarget,
+};
 use whatsminer_exporter::transport::MinerAddr;
 use whatsminer_exporter::{ErrorKind, MinerError};
 
@@ -48,13 +50,15 @@ fn snapshot(summary: &str, boards: &str) -> MinerSnapshot {
     }
     .unwrap_or_else(|e| panic!("{boards}: {e:?}"));
     let addr = MinerAddr::from_socket_addr("127.0.0.1:4028".parse().expect("literal"));
+    let pools = Err(MinerError::new("m", "pools", ErrorKind::Timeout));
+    let (summary, devs, pools) = compact::replies(Ok(summary), Ok(devs), pools);
     MinerSnapshot {
         target: Arc::new(MinerTarget::from_addr(addr)),
         scraped_at: SystemTime::now(),
         duration: Duration::ZERO,
-        summary: Ok(summary),
-        devs: Ok(devs),
-        pools: Err(MinerError::new("m", "pools", ErrorKind::Timeout)),
+        summary,
+        devs,
+        pools,
         info: None,
         last_success: None,
         protocol: "v2",
@@ -76,7 +80,7 @@ fn sum_avg(text: &str, family: &str) -> (f64, usize) {
 fn board_hashrates_add_up_to_the_miner_hashrate_on_every_capture() {
     for (summary, boards) in PAIRS {
         let snap = snapshot(summary, boards);
-        let board_count = snap.devs.as_ref().map(|d| d.0.len()).unwrap_or(0);
+        let board_count = snap.devs.as_ref().map(|d| d.boards.len()).unwrap_or(0);
         let mut out = ExpositionWriter::with_capacity(16 * 1024);
         render_miners(&mut out, std::slice::from_ref(&snap), SystemTime::now());
         let text = out.finish();

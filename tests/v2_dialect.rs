@@ -62,7 +62,7 @@ async fn every_persona_is_read_and_says_its_request_key() {
     // The cgminer miner's summary is the simulated one (no Code 24 read).
     let summary = scrape.miners[0].summary.as_ref().expect("summary");
     let served = fleet.miner(0).expect("miner").readings();
-    let mhs = summary.mhs_av.expect("MHS av");
+    let mhs = summary.mhs_av.get().expect("MHS av");
     assert!(
         (mhs - served.hashrate_mhs).abs() <= served.hashrate_mhs * 0.1,
         "{mhs} vs {}",

@@ -20,6 +20,7 @@
 //! `get.device.info` for the slow data), so they produce the same metric
 //! names; `MinerSnapshot::protocol` says which API was spoken.
 
+pub mod compact;
 pub mod deferred;
 pub mod gate;
 pub mod groups;
@@ -370,6 +371,7 @@ impl Collector {
             tracing::trace!(miner = %target.name, reason = e.reason(), error = %e, "miner down");
         }
         let dialect = backend.dialect(addr);
+        let (summary, devs, pools) = compact::replies(summary, devs, pools);
         MinerSnapshot {
             target,
             scraped_at: SystemTime::now(),

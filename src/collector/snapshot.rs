@@ -2,10 +2,9 @@
 //! renderer turns them into metric families, and background mode keeps the
 //! last complete set to serve from.
 
-use crate::client::types::{
-    DevDetails, Devs, ErrorCodes, MinerInfo, MinerStatus, Pools, Psu, Summary, Version,
-};
+use crate::client::types::{DevDetails, ErrorCodes, MinerInfo, MinerStatus, Psu, Version};
 use crate::client::Dialect;
+use crate::collector::compact::{CompactBoards, CompactPools, CompactSummary};
 use crate::collector::target::MinerTarget;
 use crate::error::MinerError;
 use crate::protocol::repair::RepairCounts;
@@ -19,10 +18,11 @@ pub struct MinerSnapshot {
     /// When the scrape finished.
     pub scraped_at: SystemTime,
     pub duration: Duration,
-    /// `up` is whether this succeeded.
-    pub summary: Result<Summary, MinerError>,
-    pub devs: Result<Devs, MinerError>,
-    pub pools: Result<Pools, MinerError>,
+    /// `up` is whether this succeeded. The replies are kept compact: only
+    /// what the renderer writes ([`crate::collector::compact`]).
+    pub summary: Result<CompactSummary, MinerError>,
+    pub devs: Result<CompactBoards, MinerError>,
+    pub pools: Result<CompactPools, MinerError>,
     /// Slowly refreshed data, possibly from an earlier scrape.
     pub info: Option<Arc<InfoSnapshot>>,
     /// The last time `summary` succeeded, this scrape or before.

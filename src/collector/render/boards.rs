@@ -3,27 +3,16 @@
 use super::families::{family, ok, scaled, MHZ};
 use super::writer::{ExpositionWriter, MetricType::*};
 use super::Gauge;
-use crate::client::types::{Board, BoardHashUnit};
+use crate::collector::compact::CompactBoard;
 use crate::collector::snapshot::MinerSnapshot;
 
 /// Calls `f` with each board of a miner and its `board` label value.
-fn each_board(m: &MinerSnapshot, mut f: impl FnMut(&str, &Board)) {
+fn each_board(m: &MinerSnapshot, mut f: impl FnMut(&str, &CompactBoard)) {
     if let Ok(devs) = &m.devs {
-        for (i, board) in devs.0.iter().enumerate() {
-            // Slot is the board's physical position; fall back to the index
-            // for firmware that leaves it out.
-            let slot = board.index().unwrap_or(i as u64);
+        for board in devs.boards.iter() {
             let mut buf = itoa::Buffer::new();
-            f(buf.format(slot), board);
+            f(buf.format(board.index), board);
         }
-    }
-}
-
-/// MH/s or TH/s: 2025–2026 firmware sends board rates in TH/s.
-fn board_hash_unit(m: &MinerSnapshot) -> BoardHashUnit {
-    match &m.devs {
-        Ok(devs) => BoardHashUnit::detect(&devs.0, m.summary.as_ref().ok()),
-        Err(_) => BoardHashUnit::Mega,
     }
 }
 
@@ -34,7 +23,7 @@ pub fn write_boards(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         "whatsminer_board_alive",
         Gauge,
         "1 if the hashboard's status is Alive.",
-        |m, e| each_board(m, |b, board| e(&[("board", b)], board.alive().map(ok))),
+        |m, e| each_board(m, |b, board| e(&[("board", b)], board.alive.map(ok))),
     );
     family(
         out,
@@ -43,7 +32,8 @@ pub fn write_boards(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         Gauge,
         "Hashboard hashrate by averaging window.",
         |m, e| {
-            let unit = board_hash_unit(m).scale();
+            // MH/s or TH/s: 2025–2026 firmware sends board rates in TH/s.
+            let unit = m.devs.as_ref().map_or(1e6, |d| d.hash_scale);
             each_board(m, |b, board| {
                 e(
                     &[("board", b), ("window", "avg")],

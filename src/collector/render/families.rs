@@ -221,8 +221,7 @@ fn write_summary(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         "Miner temperature: the hottest board (from the boards where summary has none).",
         |m, e| {
             if let Ok(s) = &m.summary {
-                let boards = m.devs.as_ref().ok().map(|d| d.0.as_slice());
-                e(&[], s.temperature_or_boards(boards).gauge())
+                e(&[], s.temperature.gauge())
             }
         },
     );
@@ -304,8 +303,7 @@ fn write_summary(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         "Shares accepted (resets when the miner restarts; from pools where summary has none).",
         |m, e| {
             if let Ok(s) = &m.summary {
-                let pools = m.pools.as_ref().ok().map(|p| p.0.as_slice());
-                e(&[], s.accepted_or_pools(pools).gauge())
+                e(&[], s.accepted.gauge())
             }
         },
     );
@@ -317,8 +315,7 @@ fn write_summary(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         "Shares rejected (resets when the miner restarts; from pools where summary has none).",
         |m, e| {
             if let Ok(s) = &m.summary {
-                let pools = m.pools.as_ref().ok().map(|p| p.0.as_slice());
-                e(&[], s.rejected_or_pools(pools).gauge())
+                e(&[], s.rejected.gauge())
             }
         },
     );

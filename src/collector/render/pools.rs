@@ -2,9 +2,9 @@
 //! stripped) and worker.
 
 use super::families::ok;
-use super::writer::{base_labels, ExpositionWriter, MetricType, MetricType::*};
+use super::writer::{ExpositionWriter, MetricType, MetricType::*};
 use super::Gauge;
-use crate::client::types::Pool;
+use crate::collector::compact::CompactPool;
 use crate::collector::groups::Group;
 use crate::collector::snapshot::MinerSnapshot;
 
@@ -22,54 +22,29 @@ pub fn strip_url_credentials(url: &str) -> String {
     }
 }
 
-/// The escaped `pool="..",url="..",user=".."` labels of each pool of each
-/// miner, built once per render: nine families share them, and escaping
-/// and stripping URLs per sample was a large part of the render time.
-fn pool_labels(miners: &[MinerSnapshot]) -> Vec<Vec<String>> {
-    miners
-        .iter()
-        .map(|m| match &m.pools {
-            Ok(pools) => pools
-                .0
-                .iter()
-                .enumerate()
-                .map(|(i, pool)| {
-                    let mut buf = itoa::Buffer::new();
-                    let index = buf.format(pool.pool.unwrap_or(i as u64));
-                    let url = strip_url_credentials(pool.url.as_deref().unwrap_or(""));
-                    let user = pool.user.as_deref().unwrap_or("");
-                    base_labels(&[("pool", index), ("url", &url), ("user", user)])
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        })
-        .collect()
-}
-
 /// Writes one pool family: `value` per pool of every miner; no header
 /// when no pool has a value.
 fn pool_family(
     out: &mut ExpositionWriter,
     miners: &[MinerSnapshot],
-    labels: &[Vec<String>],
     name: &'static str,
     kind: MetricType,
     help: &str,
-    value: impl Fn(&Pool) -> Option<f64>,
+    value: impl Fn(&CompactPool) -> Option<f64>,
 ) {
     let mut header_written = false;
-    for (m, miner_labels) in miners.iter().zip(labels) {
+    for m in miners {
         if !out.groups_for(m.target.groups).has(Group::Pools) {
             continue;
         }
         let Ok(pools) = &m.pools else { continue };
-        for (pool, prepared) in pools.0.iter().zip(miner_labels) {
+        for pool in pools.0.iter() {
             if let Some(v) = value(pool) {
                 if !header_written {
                     out.family(name, kind, help);
                     header_written = true;
                 }
-                out.sample_prepared(m.target.label_string(), prepared, v);
+                out.sample_prepared(m.target.label_string(), &pool.labels, v);
             }
         }
     }
@@ -80,7 +55,7 @@ type PoolFamily = (
     &'static str,
     MetricType,
     &'static str,
-    fn(&Pool) -> Option<f64>,
+    fn(&CompactPool) -> Option<f64>,
 );
 
 pub fn write_pools(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
@@ -91,13 +66,12 @@ pub fn write_pools(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
     {
         return;
     }
-    let labels = pool_labels(miners);
     let families: [PoolFamily; 9] = [
         (
             "whatsminer_pool_up",
             Gauge,
             "1 if the pool's status is Alive.",
-            |p| p.alive().map(ok),
+            |p| p.alive.map(ok),
         ),
         (
             "whatsminer_pool_stratum_active",
@@ -149,7 +123,7 @@ pub fn write_pools(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         ),
     ];
     for (name, kind, help, value) in families {
-        pool_family(out, miners, &labels, name, kind, help, value);
+        pool_family(out, miners, name, kind, help, value);
     }
 }
 
