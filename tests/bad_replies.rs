@@ -51,6 +51,7 @@ fn collector_config() -> CollectorConfig {
         concurrency: 16,
         info_refresh: Duration::from_secs(600),
         fetch_info: true,
+        probed_kept: whatsminer_exporter::collector::probed::PROBED_KEPT,
         client: client_config(),
     }
 }

@@ -31,6 +31,7 @@ async fn first_scrape_puts_off_slow_data_and_keeps_every_miner_up() {
         concurrency: 1,
         info_refresh: Duration::from_secs(600),
         fetch_info: true,
+        probed_kept: whatsminer_exporter::collector::probed::PROBED_KEPT,
         client: ClientConfig {
             limits: Limits {
                 connect_timeout: Duration::from_secs(1),

@@ -31,6 +31,7 @@ fn settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
         concurrency: 8,
         info_refresh: Duration::from_secs(600),
         fetch_info: false,
+        probed_kept: whatsminer_exporter::collector::probed::PROBED_KEPT,
         client: ClientConfig {
             limits: Limits {
                 connect_timeout: Duration::from_millis(500),

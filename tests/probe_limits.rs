@@ -1,11 +1,12 @@
 //! `/probe` under the same limits as `/metrics`: however many requests
 //! arrive for one miner, it sees at most one visit (and so
 //! `MAX_CONNECTIONS_PER_MINER` connections) at a time, counted by the
-//! simulated miner itself.
+//! simulated miner itself. And however many addresses it reaches, the
+//! per-miner caches it fills stay bounded.
 
 mod support;
 
-use support::{http_get, start_exporter, target};
+use support::{exporter_settings, http_get, start, start_exporter, target};
 use whatsminer_exporter::collector::gate::MAX_CONNECTIONS_PER_MINER;
 use whatsminer_exporter::sim::{Fleet, FleetConfig};
 
@@ -77,6 +78,47 @@ async fn probe_takes_ip_literals_and_configured_names_never_typed_host_names() {
         let (status, body) = http_get(&probe(typed)).await.expect("answer");
         assert_eq!(status, 400, "{typed}: {body}");
     }
+    exporter.shutdown().await;
+    fleet.shutdown().await;
+}
+
+#[tokio::test]
+async fn probes_of_many_addresses_keep_the_per_miner_caches_bounded() {
+    const KEPT: usize = 8;
+    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(3 * KEPT + 1))
+        .await
+        .expect("fleet");
+    let addrs = fleet.addrs();
+    let mut settings = exporter_settings(vec![target(addrs[0], "configured")]);
+    settings.collector.probed_kept = KEPT;
+    let exporter = start(settings).await;
+    let collector = &exporter.state.collector;
+    let (status, body) = http_get(&exporter.metrics_url()).await.expect("answer");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(collector.remembered_miners(), 1, "the configured miner");
+    let mut peak = 0;
+    // Each probed miner answers, so every cache fills for it (slow data,
+    // dialect, last success, repair counts); the first is probed again
+    // between the others, so it stays among the most recent.
+    for (i, addr) in addrs.iter().enumerate().skip(1) {
+        for probed in [*addr, addrs[1]] {
+            let url = format!("http://{}/probe?target={probed}", exporter.metrics_addr());
+            let (status, body) = http_get(&url).await.expect("answer");
+            assert_eq!(status, 200, "{body}");
+            assert!(body.contains("\nprobe_success 1\n"), "{i}: {body}");
+        }
+        let remembered = collector.remembered_miners();
+        assert!(
+            remembered <= 1 + KEPT,
+            "{remembered} miners after {i} probed"
+        );
+        peak = peak.max(remembered);
+    }
+    eprintln!(
+        "{} distinct addresses probed, at most {peak} miners remembered (bound {KEPT} + 1 configured)",
+        addrs.len() - 1
+    );
+    assert_eq!(peak, 1 + KEPT, "the caches never filled up to the bound");
     exporter.shutdown().await;
     fleet.shutdown().await;
 }

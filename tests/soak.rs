@@ -170,6 +170,7 @@ async fn soak(allocator_tuned: bool) {
         concurrency: 64,
         info_refresh: Duration::from_secs(120),
         fetch_info: true,
+        probed_kept: whatsminer_exporter::collector::probed::PROBED_KEPT,
         client: ClientConfig {
             limits: Limits {
                 connect_timeout: Duration::from_millis(500),

@@ -230,6 +230,13 @@ impl ProtocolDetector {
             last.retain(|k, _| keep.contains(k));
         }
     }
+
+    /// Miners with an entry or a last known API.
+    pub fn remembered(&self) -> usize {
+        let entries = self.entries.lock().map_or(0, |m| m.len());
+        let last = self.last.lock().map_or(0, |m| m.len());
+        entries.max(last)
+    }
 }
 
 /// A v3 reply that refused the request still proves the port speaks v3.

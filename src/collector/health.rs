@@ -96,6 +96,11 @@ impl MinerHealth {
             seen.retain(|addr, _| keep.contains(addr));
         }
     }
+
+    /// Miners with a logged state.
+    pub fn remembered(&self) -> usize {
+        self.seen.lock().map_or(0, |m| m.len())
+    }
 }
 
 #[cfg(test)]

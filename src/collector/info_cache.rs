@@ -35,6 +35,11 @@ pub struct InfoCache {
 }
 
 impl InfoCache {
+    /// Miners with an entry.
+    pub fn remembered(&self) -> usize {
+        self.entries.lock().map_or(0, |m| m.len())
+    }
+
     pub fn cached(&self, addr: &MinerAddr) -> Option<Arc<InfoSnapshot>> {
         self.entries
             .lock()

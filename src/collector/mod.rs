@@ -26,6 +26,7 @@ pub mod gate;
 pub mod groups;
 pub mod health;
 pub mod info_cache;
+pub mod probed;
 pub mod render;
 pub mod snapshot;
 pub mod target;
@@ -52,6 +53,9 @@ pub struct CollectorConfig {
     pub info_refresh: Duration,
     /// Whether to fetch the slow commands at all.
     pub fetch_info: bool,
+    /// Miners outside the configuration whose state `/probe` keeps (see
+    /// [`probed`]).
+    pub probed_kept: usize,
     pub client: ClientConfig,
 }
 
@@ -61,6 +65,7 @@ impl Default for CollectorConfig {
             concurrency: 256,
             info_refresh: Duration::from_secs(600),
             fetch_info: true,
+            probed_kept: probed::PROBED_KEPT,
             client: ClientConfig::default(),
         }
     }
@@ -81,6 +86,7 @@ pub struct Collector {
     /// Firmware JSON defects repaired per miner (see [`repair`]).
     repairs: Mutex<HashMap<crate::transport::MinerAddr, Arc<RepairCounts>>>,
     health: health::MinerHealth,
+    probed: Mutex<probed::ProbedMiners>,
 }
 
 impl Collector {
@@ -97,6 +103,7 @@ impl Collector {
             gates: gate::MinerGates::default(),
             repairs: Mutex::default(),
             health: health::MinerHealth::default(),
+            probed: Mutex::default(),
         }
     }
 
@@ -166,11 +173,19 @@ impl Collector {
     /// Drops cached data of miners no longer configured.
     pub fn retain(&self, targets: &[Arc<MinerTarget>]) {
         let keep: std::collections::HashSet<_> = targets.iter().map(|t| t.addr.clone()).collect();
-        self.info.retain(&keep);
-        self.detector.retain(&keep);
-        self.backends.retain(&keep);
-        self.deferred.retain(&keep);
-        self.health.retain(&keep);
+        if let Ok(mut probed) = self.probed.lock() {
+            probed.configure(keep.clone());
+        }
+        self.retain_addrs(&keep);
+    }
+
+    /// Drops the cached data of miners not in `keep`.
+    fn retain_addrs(&self, keep: &std::collections::HashSet<crate::transport::MinerAddr>) {
+        self.info.retain(keep);
+        self.detector.retain(keep);
+        self.backends.retain(keep);
+        self.deferred.retain(keep);
+        self.health.retain(keep);
         if let Ok(mut m) = self.last_success.lock() {
             m.retain(|k, _| keep.contains(k));
         }
@@ -300,6 +315,7 @@ impl Collector {
     /// and a fleet slot like a fleet scrape; due slow data is fetched
     /// inline.
     pub async fn scrape_miner(&self, target: Arc<MinerTarget>, deadline: Instant) -> MinerSnapshot {
+        self.note_probe(&target.addr);
         let semaphore = self.semaphore();
         match self.admit(&target.addr, &semaphore, deadline).await {
             Some(_visit) => self.scrape_one(target, deadline, None).await,

@@ -35,6 +35,7 @@ impl Config {
                 concurrency: scrape.concurrency,
                 info_refresh: scrape.info_refresh,
                 fetch_info: true,
+                probed_kept: crate::collector::probed::PROBED_KEPT,
                 client,
             },
             scrape: ScrapeSettings {

@@ -159,4 +159,9 @@ impl Backends {
     pub fn retain(&self, keep: &std::collections::HashSet<MinerAddr>) {
         self.v2.retain(keep);
     }
+
+    /// Miners with per-miner state in a backend.
+    pub fn remembered(&self) -> usize {
+        self.v2.remembered()
+    }
 }

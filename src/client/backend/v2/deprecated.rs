@@ -29,6 +29,11 @@ impl Deprecated {
         }
     }
 
+    /// Miners with a deprecated command.
+    pub fn remembered(&self) -> usize {
+        self.0.lock().map_or(0, |m| m.len())
+    }
+
     /// Runs `read` unless `command` is deprecated on `miner`. `None`: not
     /// sent, or the firmware said it is deprecated.
     pub async fn unless<T>(

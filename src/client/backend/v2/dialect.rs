@@ -179,6 +179,11 @@ impl Dialects {
             map.retain(|k, _| keep.contains(k));
         }
     }
+
+    /// Miners with a learned dialect.
+    pub fn remembered(&self) -> usize {
+        self.entries.lock().map_or(0, |m| m.len())
+    }
 }
 
 #[cfg(test)]

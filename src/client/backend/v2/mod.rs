@@ -49,6 +49,11 @@ impl V2Backend {
         self.deprecated.retain(keep);
     }
 
+    /// Miners with a learned dialect or a deprecated command.
+    pub fn remembered(&self) -> usize {
+        self.dialects.remembered().max(self.deprecated.remembered())
+    }
+
     /// `client` speaking `miner`'s dialect.
     fn speaking(&self, client: &Client, miner: &MinerAddr) -> Client {
         client.with_request_key(self.dialects.get(miner).request_key)
