@@ -6,10 +6,11 @@
 use crate::collector::Collector;
 use crate::http::admin::AdminState;
 use crate::http::{self, server, AppState};
+use crate::settings::diff::{self, ReloadReport};
 use crate::settings::Settings;
 use crate::telemetry::Telemetry;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,9 +21,22 @@ pub struct Exporter {
     pub state: Arc<AppState>,
     metrics_addr: SocketAddr,
     admin: Option<(SocketAddr, Arc<AdminState>)>,
+    running: Arc<Running>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
+
+/// The settings the exporter started with (what restart-only settings
+/// still are) and the ones the last reload applied.
+#[derive(Debug)]
+struct Running {
+    started: Settings,
+    current: Mutex<Settings>,
+}
+
+/// Sets the log filter of a running process (`serve` has one; a library
+/// user may have none).
+pub type LogControl = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 impl Exporter {
     /// Binds the listeners and starts serving. Fails before serving
@@ -30,6 +44,10 @@ impl Exporter {
     /// certificate or key does not load (never a silent fall back to plain
     /// HTTP).
     pub async fn start(settings: Settings) -> std::io::Result<Exporter> {
+        let running = Arc::new(Running {
+            started: settings.clone(),
+            current: Mutex::new(settings.clone()),
+        });
         let admin_tls = match settings.admin.as_ref().and_then(|a| a.api.tls.as_ref()) {
             Some(tls) => Some(
                 http::tls::acceptor(tls)
@@ -107,6 +125,7 @@ impl Exporter {
             state,
             metrics_addr,
             admin,
+            running,
             shutdown,
             tasks,
         })
@@ -131,17 +150,41 @@ impl Exporter {
         self.admin.as_ref().map(|(_, s)| s.clone())
     }
 
-    /// Applies reloaded settings. Listen addresses need a restart.
-    pub fn apply(&self, settings: Settings) {
-        self.applier().apply(settings);
+    /// Applies reloaded settings: what a running exporter can take at
+    /// once, the rest reported by name (see [`ReloadReport`]).
+    pub fn apply(&self, settings: Settings) -> Result<ReloadReport, String> {
+        self.applier(None).apply(settings)
     }
 
-    /// A handle that applies reloaded settings, for a reload closure.
-    pub fn applier(&self) -> Applier {
+    /// A handle that applies reloaded settings, for a reload closure;
+    /// `log` sets the log filter, if the process has one that can change.
+    pub fn applier(&self, log: Option<LogControl>) -> Applier {
         Applier {
             state: self.state.clone(),
             admin: self.admin_state(),
+            running: self.running.clone(),
+            log,
         }
+    }
+
+    /// Reloads (SIGHUP, `POST /-/reload`) by calling `load` (off the
+    /// runtime threads: it reads files) and applying its settings.
+    pub fn reload_from<F>(&self, load: F, log: Option<LogControl>)
+    where
+        F: Fn() -> Result<Settings, String> + Send + Sync + 'static,
+    {
+        let applier = self.applier(log);
+        let load = Arc::new(load);
+        self.state.set_reloader(Arc::new(move || {
+            let applier = applier.clone();
+            let load = load.clone();
+            Box::pin(async move {
+                let settings = tokio::task::spawn_blocking(move || load())
+                    .await
+                    .map_err(|e| format!("reload task failed: {e}"))??;
+                applier.apply(settings)
+            })
+        }));
     }
 
     /// Stops accepting, lets in-flight requests finish, stops the tasks.
@@ -153,22 +196,60 @@ impl Exporter {
     }
 }
 
-/// Applies reloaded settings to a running exporter: targets and scrape
-/// settings, and the admin API's miner list (names, addresses, passwords).
-/// Listen addresses, the admin token, the allow list and the webhook
-/// settings need a restart.
-#[derive(Debug, Clone)]
+/// Applies reloaded settings to a running exporter. What it cannot take
+/// (listen addresses, the admin listener when it was off at start, TLS
+/// files, the log format) is named in the report, compared with what it
+/// started with ([`diff::changes`]).
+#[derive(Clone)]
 pub struct Applier {
     state: Arc<AppState>,
     admin: Option<Arc<AdminState>>,
+    running: Arc<Running>,
+    log: Option<LogControl>,
+}
+
+impl std::fmt::Debug for Applier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Applier").finish_non_exhaustive()
+    }
 }
 
 impl Applier {
-    pub fn apply(&self, mut settings: Settings) {
-        if let (Some(admin), Some(new)) = (&self.admin, settings.admin.take()) {
-            admin.set_miners(new.miners);
+    /// Applies `settings` whole, or (when the admin webhook turned on
+    /// cannot read its state file) changes nothing and fails.
+    pub fn apply(&self, mut settings: Settings) -> Result<ReloadReport, String> {
+        let mut current = self
+            .running
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut restart = diff::changes(&self.running.started, &settings).restart;
+        let changed = diff::changes(&current, &settings);
+        if let Some(admin) = &self.admin {
+            admin
+                .reconfigure(settings.admin.as_ref())
+                .map_err(|e| e.to_string())?;
         }
-        apply_to_state(&self.state, settings);
+        if changed.applied.contains(&"log.level") {
+            let set = match &self.log {
+                Some(set) => set(&settings.log.level),
+                None => Err("no log filter to change".to_string()),
+            };
+            if let Err(e) = set {
+                tracing::warn!(error = %e, "[log] level not changed");
+                restart.push("log.level");
+                // Tried again on the next reload.
+                settings.log.level = current.log.level.clone();
+            }
+        }
+        let report = ReloadReport {
+            miners: settings.targets.len(),
+            applied: changed.all().filter(|n| !restart.contains(n)).collect(),
+            restart,
+        };
+        apply_to_state(&self.state, settings.clone());
+        *current = settings;
+        Ok(report)
     }
 }
 

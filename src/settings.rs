@@ -4,6 +4,8 @@
 //! [`crate::exporter`] read only these types, never the config's, so a new
 //! config form (a flag, a web form) needs no change past this module.
 
+pub mod diff;
+
 use crate::client::{ApiChoice, ClientConfig};
 use crate::collector::groups::MetricGroups;
 use crate::collector::{CollectorConfig, MinerTarget};
@@ -34,6 +36,27 @@ pub struct Settings {
     pub web: Option<WebConfig>,
     /// The admin API (and its webhook); `None` keeps it off.
     pub admin: Option<AdminSettings>,
+    /// `[log]`: set up by the program that runs the exporter (`serve`);
+    /// here so that a reload sees its changes.
+    pub log: LogSettings,
+}
+
+/// `[log]`, as the program that sets up logging reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// A tracing filter (`info`, `whatsminer_exporter=debug`), checked.
+    pub level: String,
+    /// Flat JSON lines instead of text.
+    pub json: bool,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            level: "info".to_string(),
+            json: false,
+        }
+    }
 }
 
 /// How `/metrics` gets its data (`[scrape] mode`).

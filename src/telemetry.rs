@@ -4,7 +4,8 @@
 //! own, rendered after the miners' families.
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// All self-metrics, registered once at start-up.
@@ -19,6 +20,7 @@ pub struct Telemetry {
     pub miners: IntGauge,
     pub config_reload_ok: IntGauge,
     pub config_reload_timestamp: Gauge,
+    pub config_restart_required: IntGaugeVec,
     pub http_requests: IntCounterVec,
     pub admin_commands: IntCounterVec,
     pub admin_auth_failures: IntCounter,
@@ -142,6 +144,17 @@ impl Telemetry {
             )
             .unwrap_or_else(|e| panic!("{e}")),
         );
+        let config_restart_required = register(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "whatsminer_exporter_config_restart_required",
+                    "1 for each changed setting that keeps its old value until a restart (set by each successful reload).",
+                ),
+                &["setting"],
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
         let http_requests = counter_vec(
             &registry,
             "whatsminer_exporter_http_requests_total",
@@ -200,6 +213,7 @@ impl Telemetry {
             miners,
             config_reload_ok,
             config_reload_timestamp,
+            config_restart_required,
             http_requests,
             admin_commands,
             admin_auth_failures,

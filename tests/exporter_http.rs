@@ -173,16 +173,14 @@ async fn reload_adds_and_removes_miners() {
     let config = whatsminer_exporter::config::load(&path).unwrap();
     let exporter = Exporter::start(config.settings()).await.unwrap();
     let reload_path = path.clone();
-    let state = exporter.state.clone();
-    exporter.state.set_reloader(Arc::new(move || {
-        let path = reload_path.clone();
-        let state = state.clone();
-        Box::pin(async move {
-            let config = whatsminer_exporter::config::load(&path).map_err(|e| e.to_string())?;
-            whatsminer_exporter::exporter::apply_to_state(&state, config.settings());
-            Ok("reloaded".to_string())
-        })
-    }));
+    exporter.reload_from(
+        move || {
+            whatsminer_exporter::config::load(&reload_path)
+                .map(|c| c.settings())
+                .map_err(|e| e.to_string())
+        },
+        None,
+    );
     let (_, body) = http(exporter.metrics_addr(), "GET", "/metrics", &[]).await;
     assert!(
         sample(&body, "whatsminer_up", "m0").is_some()
@@ -227,7 +225,7 @@ async fn reload_endpoint_can_be_turned_off() {
         let counter = counter.clone();
         Box::pin(async move {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok("reloaded".to_string())
+            Ok(Default::default())
         })
     }));
     let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", &[]).await;

@@ -70,6 +70,7 @@ fn start_settings(
         reload: Default::default(),
         web: Some(web),
         admin: None,
+        log: Default::default(),
     }
 }
 

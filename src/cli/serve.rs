@@ -92,20 +92,10 @@ pub async fn serve(args: ServeArgs) -> u8 {
         }
     };
     let reload_args = args.clone();
-    let applier = exporter.applier();
-    exporter.state.set_reloader(Arc::new(move || {
-        let args = reload_args.clone();
-        let applier = applier.clone();
-        Box::pin(async move {
-            let config = tokio::task::spawn_blocking(move || args.load())
-                .await
-                .map_err(|e| format!("reload task failed: {e}"))??;
-            let settings = config.settings();
-            let summary = format!("{} miners", settings.targets.len());
-            applier.apply(settings);
-            Ok(summary)
-        })
-    }));
+    exporter.reload_from(
+        move || reload_args.load().map(|config| config.settings()),
+        Some(Arc::new(super::logging::set_level)),
+    );
     wait_for_signals(&exporter).await;
     tracing::info!("shutting down");
     exporter.shutdown().await;

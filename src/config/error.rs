@@ -105,6 +105,10 @@ pub enum ConfigErrorKind {
     Syntax(String),
     #[error("invalid miner address {0:?}")]
     InvalidAddress(String),
+    /// An address in a target list: not quoted, since the file may be
+    /// anything (a mistyped path to a secret), and the line says where.
+    #[error("invalid miner address (not an IP address or host name with an optional :port; the line is not quoted)")]
+    InvalidListedAddress,
     /// A value out of range or of the wrong form.
     #[error("{0}")]
     Invalid(String),

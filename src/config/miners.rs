@@ -144,7 +144,8 @@ fn config_miner(
 /// One target from a `[[miner_files]]` list.
 fn file_miner(defaults: &Defaults, target: &FileTarget) -> Result<MinerEntry, ConfigError> {
     let fail = |kind| ConfigError::new(target.place.clone(), kind);
-    let addr = parse_address(&target.address, defaults.port).map_err(fail)?;
+    let addr = parse_address(&target.address, defaults.port)
+        .map_err(|_| fail(ConfigErrorKind::InvalidListedAddress))?;
     if let Some(name) = &target.name {
         check_value(name, "name").map_err(|m| fail(ConfigErrorKind::Invalid(m)))?;
     }

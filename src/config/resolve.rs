@@ -6,7 +6,7 @@
 use super::{Config, MinerEntry};
 use crate::client::ClientConfig;
 use crate::collector::{CollectorConfig, MinerTarget};
-use crate::settings::{AdminMiner, AdminSettings, ScrapeSettings, Settings};
+use crate::settings::{AdminMiner, AdminSettings, LogSettings, ScrapeSettings, Settings};
 use crate::transport::Limits;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +44,10 @@ impl Config {
                 mode: scrape.mode,
                 min_age: scrape.min_age,
                 groups: self.metrics.base,
+            },
+            log: LogSettings {
+                level: self.log.level.clone(),
+                json: self.log.format == super::LogFormat::Json,
             },
         }
     }

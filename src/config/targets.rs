@@ -163,7 +163,28 @@ fn parse_error(file: &Path, at: Option<(usize, usize)>, message: &str) -> Config
         place.line = Some(line);
         place.column = Some(column);
     }
-    ConfigError::new(place, ConfigErrorKind::Syntax(one_line(message)))
+    ConfigError::new(
+        place,
+        ConfigErrorKind::Syntax(one_line(&without_quotes(message))),
+    )
+}
+
+/// The parsers quote what they found (`invalid type: string "…"`), which
+/// in a file named by mistake may be a secret: quoted text is cut out.
+fn without_quotes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !quoted {
+                out.push_str("\"…\"");
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Finds the line of each target in file order, as a hint next to the

@@ -113,7 +113,7 @@ async fn reload(state: &AppState, peer: SocketAddr) -> Response<Body> {
         );
     }
     match state.reload().await {
-        Ok(summary) => text(StatusCode::OK, format!("{summary}\n")),
+        Ok(report) => text(StatusCode::OK, report.to_string()),
         Err(e) => text(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("reload failed: {e}\n"),

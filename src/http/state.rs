@@ -6,6 +6,7 @@
 use super::share::Share;
 use crate::collector::{Collector, FleetSnapshot, MinerSnapshot, MinerTarget};
 use crate::http::server::BoxFuture;
+use crate::settings::diff::ReloadReport;
 use crate::settings::{ProbePolicy, ReloadAccess, ScrapeMode, ScrapeSettings};
 use crate::telemetry::Telemetry;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,8 +46,8 @@ impl std::hash::Hash for ProbeKey {
     }
 }
 
-/// Re-reads the configuration and applies it; returns a short summary.
-pub type ReloadFn = Arc<dyn Fn() -> BoxFuture<Result<String, String>> + Send + Sync>;
+/// Re-reads the configuration and applies it; says what it changed.
+pub type ReloadFn = Arc<dyn Fn() -> BoxFuture<Result<ReloadReport, String>> + Send + Sync>;
 
 pub struct AppState {
     pub collector: Arc<Collector>,
@@ -158,8 +159,9 @@ impl AppState {
         self.reloader.read().is_ok_and(|r| r.is_some())
     }
 
-    /// Runs the configured reload; the gauges say whether it worked.
-    pub async fn reload(&self) -> Result<String, String> {
+    /// Runs the configured reload; the gauges say whether it worked and
+    /// which changed settings wait for a restart.
+    pub async fn reload(&self) -> Result<ReloadReport, String> {
         let _one_at_a_time = self.reload_lock.lock().await;
         let reloader = self.reloader.read().ok().and_then(|r| r.clone());
         let Some(reloader) = reloader else {
@@ -167,9 +169,22 @@ impl AppState {
         };
         let result = reloader().await;
         match &result {
-            Ok(summary) => {
+            Ok(report) => {
                 self.mark_config_loaded();
-                tracing::info!(%summary, "configuration reloaded");
+                let restart_required = &self.telemetry.config_restart_required;
+                restart_required.reset();
+                for setting in &report.restart {
+                    restart_required.with_label_values(&[setting]).set(1);
+                }
+                let applied = report.applied.join(", ");
+                if report.restart.is_empty() {
+                    tracing::info!(miners = report.miners, %applied, "configuration reloaded");
+                } else {
+                    tracing::warn!(
+                        miners = report.miners, %applied, restart_required = %report.restart.join(", "),
+                        "configuration reloaded; changed settings that need a restart keep their old value"
+                    );
+                }
             }
             Err(e) => {
                 self.telemetry.config_reload_ok.set(0);

@@ -31,6 +31,9 @@ pub struct Harness {
     pub token: String,
     /// What the exporter was started with, for [`Harness::restart`].
     pub settings: Settings,
+    /// The configuration file's text (`dir/exporter.toml`), which a reload
+    /// (`POST /-/reload`) reads again.
+    pub config_text: String,
 }
 
 /// What to build.
@@ -130,17 +133,24 @@ impl Harness {
                 toml.push_str("protocol = \"auto\"\n");
             }
         }
-        let config =
-            whatsminer_exporter::config::from_str(&toml, &dir.path().join("exporter.toml"))
-                .unwrap_or_else(|e| panic!("config: {e}\n{toml}"));
-        let mut settings = config.settings();
-        if let Some(admin) = settings.admin.as_mut() {
-            admin.retry_backoff = Duration::from_millis(20);
-            if let Some(timeout) = setup.body_timeout {
-                admin.body_timeout = timeout;
+        let config_path = dir.path().join("exporter.toml");
+        std::fs::write(&config_path, &toml).expect("config file");
+        let body_timeout = setup.body_timeout;
+        let load = move || {
+            let config =
+                whatsminer_exporter::config::load(&config_path).map_err(|e| e.to_string())?;
+            let mut settings = config.settings();
+            if let Some(admin) = settings.admin.as_mut() {
+                admin.retry_backoff = Duration::from_millis(20);
+                if let Some(timeout) = body_timeout {
+                    admin.body_timeout = timeout;
+                }
             }
-        }
+            Ok(settings)
+        };
+        let settings = load().unwrap_or_else(|e: String| panic!("config: {e}\n{toml}"));
         let exporter = Exporter::start(settings.clone()).await.expect("exporter");
+        exporter.reload_from(load, None);
         let admin = exporter.admin_addr().expect("admin API on");
         Harness {
             fleet,
@@ -150,7 +160,15 @@ impl Harness {
             dir,
             token: setup.admin_token,
             settings,
+            config_text: toml,
         }
+    }
+
+    /// Writes `text` as the configuration file and reloads it through
+    /// `POST /-/reload`, as an operator would.
+    pub async fn reload_with(&self, text: &str) -> Reply {
+        std::fs::write(self.dir.path().join("exporter.toml"), text).expect("config file");
+        request(self.exporter.metrics_addr(), "POST", "/-/reload", &[], b"").await
     }
 
     /// Stops the exporter and starts a new one with the same settings (and

@@ -162,7 +162,7 @@ async fn reload_is_404_without_a_config_and_serialised_with_one() {
             sleep(Duration::from_millis(20)).await;
             r.fetch_sub(1, SeqCst);
             c.fetch_add(1, SeqCst);
-            Ok("reloaded".to_string())
+            Ok(Default::default())
         })
     }));
     let mut tasks = tokio::task::JoinSet::new();

@@ -133,6 +133,7 @@ pub fn exporter_settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
         reload: Default::default(),
         web: None,
         admin: None,
+        log: Default::default(),
     }
 }
 

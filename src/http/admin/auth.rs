@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// The token a request must present.
+#[derive(Clone)]
 pub struct TokenCheck {
     digest: [u8; 32],
 }

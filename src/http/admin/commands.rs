@@ -117,7 +117,8 @@ pub async fn run(state: &AdminState, body: Incoming, call: Call) -> Response<Bod
             None,
         );
     };
-    let bytes = match read_body(body, state.max_body_bytes, state.body_timeout).await {
+    let policy = state.policy();
+    let bytes = match read_body(body, policy.max_body_bytes, policy.body_timeout).await {
         Ok(b) => b,
         Err(resp) => {
             finish(
@@ -178,14 +179,14 @@ pub async fn run(state: &AdminState, body: Incoming, call: Call) -> Response<Bod
         return json(StatusCode::OK, &body);
     }
     match state
-        .sessions
+        .sessions()
         .exec(miner, api, &call.command, &params)
         .await
     {
         Ok(reply) => {
             state.app.miner_changed(&miner.addr);
             if call.command == "power_on" {
-                if let Some(w) = &state.webhook {
+                if let Some(w) = state.webhook_memory() {
                     w.forget_power_off(&miner.addr);
                 }
             }
@@ -241,7 +242,7 @@ fn finish(
         .inc();
     audit::record(&AuditRecord {
         source: Source::Api,
-        token_name: &state.token_name,
+        token_name: &state.policy().token_name,
         peer: call.peer,
         miner: miner.map_or(call.miner_key.as_str(), |m| m.name.as_str()),
         address: miner.map(|m| m.addr.to_string()),

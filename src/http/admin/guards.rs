@@ -40,6 +40,12 @@ impl Budget {
         }
     }
 
+    /// New limits (on reload); slots already taken keep counting.
+    pub fn set_limit(&mut self, limit: u32, window: Duration) {
+        self.limit = limit;
+        self.window = window;
+    }
+
     /// Takes one slot if any is left in the window ending at `now`.
     pub fn try_take(&mut self, now: Instant) -> bool {
         self.expire(now);
@@ -98,6 +104,11 @@ impl Dedupe {
             seen: HashMap::new(),
             order: VecDeque::new(),
         }
+    }
+
+    /// A new time to remember alerts (on reload).
+    pub fn set_ttl(&mut self, ttl: Duration) {
+        self.ttl = ttl;
     }
 
     /// True the first time `key` is offered within the TTL (and remembers

@@ -19,41 +19,75 @@ pub mod guard_state;
 pub mod guards;
 mod miners;
 pub mod payload;
+mod routes;
 mod webhook;
 
 pub use audit::redacted as redacted_params;
 pub use miners::{Directory, ExecError};
 
-use crate::client::Client;
+use crate::client::{Client, ClientConfig};
 use crate::http::server::{respond, text, Body, Router};
 use crate::http::AppState;
 use crate::settings::{AdminMiner, AdminSettings};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
+use routes::{handler_name, parse_route, Route};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// The admin API's shared state.
+/// The admin API's shared state. What a reload may change (the policy,
+/// the miners, their sessions, the webhook's settings) sits behind locks,
+/// read once per request.
 pub struct AdminState {
     app: Arc<AppState>,
+    policy: RwLock<Arc<Policy>>,
+    directory: RwLock<Arc<Directory>>,
+    sessions: RwLock<Arc<miners::Sessions>>,
+    /// Once created, kept for the process's life (its budget and marks
+    /// outlive a reload that turns the webhook off and on again).
+    webhook: RwLock<Option<Arc<webhook::Webhook>>>,
+    auth_log: auth::LogLimiter,
+}
+
+/// Who may send what, from `[admin]`.
+#[derive(Debug, Clone)]
+struct Policy {
+    /// `false` after a reload turned `[admin] enabled` off: every request
+    /// gets 404, as nothing would answer had it been off at start.
+    enabled: bool,
     token: auth::TokenCheck,
     token_name: String,
     allow: Vec<String>,
     max_body_bytes: usize,
     body_timeout: Duration,
-    directory: RwLock<Arc<Directory>>,
-    sessions: miners::Sessions,
-    webhook: Option<webhook::Webhook>,
-    auth_log: auth::LogLimiter,
+    /// The miner client of the sessions (a change makes new sessions).
+    client: ClientConfig,
+}
+
+impl Policy {
+    fn new(settings: &AdminSettings) -> Policy {
+        Policy {
+            enabled: true,
+            token: auth::TokenCheck::new(&settings.api.token),
+            token_name: settings.api.token_name.clone(),
+            allow: settings.api.allow.clone(),
+            max_body_bytes: settings.api.max_body_bytes,
+            body_timeout: settings.body_timeout,
+            client: settings.client,
+        }
+    }
+
+    fn is_allowed(&self, command: &str) -> bool {
+        self.allow.iter().any(|c| c == command)
+    }
 }
 
 impl std::fmt::Debug for AdminState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminState")
-            .field("token_name", &self.token_name)
-            .field("allow", &self.allow)
+            .field("policy", &self.policy())
             .finish_non_exhaustive()
     }
 }
@@ -64,37 +98,104 @@ impl AdminState {
         let webhook = settings
             .webhook
             .enabled
-            .then(|| {
-                webhook::Webhook::new(
-                    settings.webhook.clone(),
-                    settings.retry_backoff,
-                    app.telemetry.webhook_state_write_failures.clone(),
-                )
-            })
-            .transpose()
-            .map_err(|e| std::io::Error::new(e.kind(), format!("[webhook] state_file: {e}")))?;
+            .then(|| new_webhook(&app, settings))
+            .transpose()?;
         let sessions = miners::Sessions::new(
             Client::new(settings.client),
             app.collector.backends().clone(),
         );
         let state = Arc::new(AdminState {
             app,
-            token: auth::TokenCheck::new(&settings.api.token),
-            token_name: settings.api.token_name.clone(),
-            allow: settings.api.allow.clone(),
-            max_body_bytes: settings.api.max_body_bytes,
-            body_timeout: settings.body_timeout,
+            policy: RwLock::new(Arc::new(Policy::new(settings))),
             directory: RwLock::new(Arc::new(Directory::new(settings.miners.clone()))),
-            sessions,
-            webhook,
+            sessions: RwLock::new(Arc::new(sessions)),
+            webhook: RwLock::new(webhook.map(Arc::new)),
             auth_log: auth::LogLimiter::new(Duration::from_secs(1)),
         });
-        if let Some(w) = &state.webhook {
+        if let Some(w) = state.webhook_memory() {
             // Marks restored for miners no longer configured are dropped.
             w.retain(&state.directory());
         }
         state.refresh_budget_gauge();
         Ok(state)
+    }
+
+    /// Applies reloaded settings; `None` turns the API off (every request
+    /// gets 404, queued webhook actions are not sent). Fails, changing
+    /// nothing, when a webhook turned on cannot read its state file.
+    pub fn reconfigure(&self, settings: Option<&AdminSettings>) -> std::io::Result<()> {
+        let Some(settings) = settings else {
+            let mut off = Policy::clone(&self.policy());
+            off.enabled = false;
+            self.set_policy(off);
+            return Ok(());
+        };
+        let existing = self.webhook_memory();
+        let created = match (&existing, settings.webhook.enabled) {
+            (None, true) => Some(Arc::new(new_webhook(&self.app, settings)?)),
+            _ => None,
+        };
+        let policy = Policy::new(settings);
+        if policy.client != self.policy().client {
+            let sessions = miners::Sessions::new(
+                Client::new(settings.client),
+                self.app.collector.backends().clone(),
+            );
+            if let Ok(mut s) = self.sessions.write() {
+                *s = Arc::new(sessions);
+            }
+        }
+        match (existing, created) {
+            (Some(w), _) => w.reconfigure(settings.webhook.clone(), settings.retry_backoff),
+            (None, Some(w)) => {
+                if let Ok(mut slot) = self.webhook.write() {
+                    *slot = Some(w);
+                }
+            }
+            (None, None) => {}
+        }
+        self.set_policy(policy);
+        self.set_miners(settings.miners.clone());
+        self.refresh_budget_gauge();
+        Ok(())
+    }
+
+    fn policy(&self) -> Arc<Policy> {
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_policy(&self, policy: Policy) {
+        match self.policy.write() {
+            Ok(mut p) => *p = Arc::new(policy),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(policy),
+        }
+    }
+
+    /// Whether the API answers (not turned off by a reload).
+    pub fn is_enabled(&self) -> bool {
+        self.policy().enabled
+    }
+
+    fn sessions(&self) -> Arc<miners::Sessions> {
+        match self.sessions.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The webhook if it takes alerts now: the API is on and so is
+    /// `[webhook] enabled`.
+    fn webhook(&self) -> Option<Arc<webhook::Webhook>> {
+        self.webhook_memory()
+            .filter(|w| w.settings().enabled && self.is_enabled())
+    }
+
+    /// The webhook's memory (budget, power marks), even while it is off.
+    fn webhook_memory(&self) -> Option<Arc<webhook::Webhook>> {
+        self.webhook.read().ok().and_then(|w| w.clone())
     }
 
     /// The API a miner's writes go through: as configured, or for `auto`
@@ -116,8 +217,8 @@ impl AdminState {
     /// miners no longer configured are dropped.
     pub fn set_miners(&self, miners: Vec<AdminMiner>) {
         let directory = Arc::new(Directory::new(miners));
-        self.sessions.retain(&directory);
-        if let Some(w) = &self.webhook {
+        self.sessions().retain(&directory);
+        if let Some(w) = self.webhook_memory() {
             w.retain(&directory);
         }
         if let Ok(mut d) = self.directory.write() {
@@ -127,7 +228,7 @@ impl AdminState {
 
     /// Sets `whatsminer_webhook_budget_remaining` for the window ending now.
     pub fn refresh_budget_gauge(&self) {
-        if let Some(w) = &self.webhook {
+        if let Some(w) = self.webhook_memory() {
             let remaining = w.budget_remaining(Instant::now());
             self.app
                 .telemetry
@@ -155,7 +256,7 @@ impl AdminState {
     }
 
     fn is_allowed(&self, command: &str) -> bool {
-        self.allow.iter().any(|c| c == command)
+        self.policy().is_allowed(command)
     }
 
     /// A bounded `command` label value: allow-listed or known writeable
@@ -167,6 +268,16 @@ impl AdminState {
             "other"
         }
     }
+}
+
+/// The webhook of `settings`, its state file read.
+fn new_webhook(app: &AppState, settings: &AdminSettings) -> std::io::Result<webhook::Webhook> {
+    webhook::Webhook::new(
+        settings.webhook.clone(),
+        settings.retry_backoff,
+        app.telemetry.webhook_state_write_failures.clone(),
+    )
+    .map_err(|e| std::io::Error::new(e.kind(), format!("[webhook] state_file: {e}")))
 }
 
 /// The router of the admin listener.
@@ -187,86 +298,23 @@ pub fn router(state: Arc<AdminState>) -> Router {
     })
 }
 
-fn handler_name(path: &str) -> &'static str {
-    match parse_route(path) {
-        Route::Command { .. } => "/admin/miners/commands",
-        Route::Alertmanager => "/admin/alertmanager",
-        Route::BadPath | Route::Unknown => "admin_other",
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Route {
-    Command {
-        miner: String,
-        command: String,
-    },
-    Alertmanager,
-    /// A command path whose miner segment is not valid percent-encoded UTF-8.
-    BadPath,
-    Unknown,
-}
-
-fn parse_route(path: &str) -> Route {
-    if path == "/admin/alertmanager" {
-        return Route::Alertmanager;
-    }
-    let mut parts = path.split('/');
-    let shape = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    );
-    match shape {
-        (
-            Some(""),
-            Some("admin"),
-            Some("miners"),
-            Some(miner),
-            Some("commands"),
-            Some(command),
-            None,
-        ) if !miner.is_empty() && !command.is_empty() => match percent_decode(miner) {
-            Some(miner) => Route::Command {
-                miner,
-                command: command.to_string(),
-            },
-            None => Route::BadPath,
-        },
-        _ => Route::Unknown,
-    }
-}
-
-/// Decodes `%XX` escapes of a path segment; `None` on a broken escape or
-/// invalid UTF-8.
-fn percent_decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 async fn handle(
     state: &Arc<AdminState>,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
-    if let Err(failure) = state.token.verify(req.headers()) {
+    let policy = state.policy();
+    if !policy.enabled {
+        // Turned off by a reload: as if nothing listened (the listener
+        // is bound at start only). No keep-alive: nothing more to say.
+        let mut resp = text(StatusCode::NOT_FOUND, "the admin API is disabled\n");
+        resp.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+        return resp;
+    }
+    if let Err(failure) = policy.token.verify(req.headers()) {
         state.app.telemetry.admin_auth_failures.inc();
         if let Some(suppressed) = state.auth_log.allow(Instant::now()) {
             tracing::warn!(
@@ -307,7 +355,7 @@ async fn handle(
             };
             commands::run(state, req.into_body(), call).await
         }
-        Route::Alertmanager if is_post && state.webhook.is_some() => {
+        Route::Alertmanager if is_post && state.webhook().is_some() => {
             let dry_run = match commands::dry_run_query(req.uri().query()) {
                 Ok(d) => d,
                 Err(message) => {
@@ -317,7 +365,7 @@ async fn handle(
             webhook::handle(state, req.into_body(), peer, dry_run).await
         }
         Route::Command { .. } => text(StatusCode::METHOD_NOT_ALLOWED, "use POST\n"),
-        Route::Alertmanager if state.webhook.is_some() => {
+        Route::Alertmanager if state.webhook().is_some() => {
             text(StatusCode::METHOD_NOT_ALLOWED, "use POST\n")
         }
         Route::BadPath => json_error(
@@ -339,35 +387,4 @@ fn json_error(status: StatusCode, reason: &str, message: &str) -> Response<Body>
         status,
         &serde_json::json!({ "result": "refused", "reason": reason, "error": message }),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes() {
-        assert_eq!(parse_route("/admin/alertmanager"), Route::Alertmanager);
-        assert_eq!(
-            parse_route("/admin/miners/rack%201%2Fa/commands/power_off"),
-            Route::Command {
-                miner: "rack 1/a".into(),
-                command: "power_off".into()
-            }
-        );
-        for unknown in [
-            "/",
-            "/admin",
-            "/admin/miners//commands/power_off",
-            "/admin/miners/m/commands/",
-            "/admin/miners/m/commands/power_off/x",
-            "/admin/alertmanager/",
-            "/metrics",
-        ] {
-            assert_eq!(parse_route(unknown), Route::Unknown, "{unknown}");
-        }
-        assert_eq!(parse_route("/admin/miners/%zz/commands/x"), Route::BadPath);
-        assert_eq!(parse_route("/admin/miners/%ff/commands/x"), Route::BadPath);
-        assert_eq!(parse_route("/admin/miners/%4/commands/x"), Route::BadPath);
-    }
 }

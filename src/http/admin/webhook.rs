@@ -12,21 +12,21 @@
 //! a command that timed out after it was sent may have acted, and is never
 //! sent again.
 
+mod memory;
+
+pub use memory::Webhook;
+
 use super::audit::{self, AuditRecord, Source};
-use super::guard_state::{self, Clocks, StoredGuards};
-use super::guards::{Budget, Claim, Dedupe, PowerMark, PowerMarks};
+use super::guards::{Claim, PowerMark};
 use super::payload::{Alert, AlertStatus, Notification};
 use super::{json, json_error, AdminMiner, AdminState, Directory, ExecError};
 use crate::http::server::{read_body, Body};
-use crate::settings::WebhookSettings;
-use crate::transport::MinerAddr;
 use hyper::body::Incoming;
 use hyper::{Response, StatusCode};
 use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 /// How long the webhook's own record of a power-off is trusted without
 /// asking the miner (firmware answers `power_off` before acting, so its
@@ -34,132 +34,6 @@ use tokio::sync::Semaphore;
 const TRUST_OWN_POWER_OFF: Duration = Duration::from_secs(120);
 /// Longest pause between two tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Actions running at once; more wait for a slot.
-const MAX_CONCURRENT_ACTIONS: usize = 32;
-
-/// The webhook's settings and memory.
-#[derive(Debug)]
-pub struct Webhook {
-    config: WebhookSettings,
-    retry_backoff: Duration,
-    guards: Mutex<Guards>,
-    slots: Arc<Semaphore>,
-    /// Counts failed writes of `config.state_file`.
-    state_write_failures: prometheus::IntCounter,
-}
-
-#[derive(Debug)]
-struct Guards {
-    budget: Budget,
-    dedupe: Dedupe,
-    marks: PowerMarks,
-}
-
-impl Webhook {
-    /// Fails when `config.state_file` exists but cannot be read: starting
-    /// with an empty budget is what the file is there to prevent.
-    pub fn new(
-        config: WebhookSettings,
-        retry_backoff: Duration,
-        state_write_failures: prometheus::IntCounter,
-    ) -> std::io::Result<Self> {
-        let mut guards = Guards {
-            budget: Budget::new(config.budget, config.budget_window),
-            dedupe: Dedupe::new(config.dedupe_ttl),
-            marks: PowerMarks::default(),
-        };
-        if let Some(path) = &config.state_file {
-            if let Some(restored) = guard_state::load(path, Clocks::now(), config.budget_window)? {
-                tracing::info!(
-                    file = %path.display(),
-                    budget_used = restored.budget_taken.len(),
-                    powered_off = restored.off_by_webhook.len(),
-                    "webhook guards restored"
-                );
-                guards.budget.restore(restored.budget_taken);
-                for (miner, at) in restored.off_by_webhook {
-                    guards.marks.mark_off(&miner, at);
-                }
-            }
-        }
-        Ok(Webhook {
-            config,
-            retry_backoff,
-            guards: Mutex::new(guards),
-            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_ACTIONS)),
-            state_write_failures,
-        })
-    }
-
-    fn guards(&self) -> MutexGuard<'_, Guards> {
-        // The guards hold plain data; a panic elsewhere leaves it usable.
-        self.guards.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Writes the budget and the power marks to the state file, if there
-    /// is one. Called with the guards locked, so writes land in the order
-    /// of the changes. A failure is logged and counted, and the webhook
-    /// goes on with its memory: the guards still hold until a restart.
-    fn persist(&self, guards: &mut Guards) {
-        let Some(path) = &self.config.state_file else {
-            return;
-        };
-        let clocks = Clocks::now();
-        let stored = StoredGuards::new(
-            clocks,
-            guards.budget.taken(clocks.instant),
-            guards.marks.powered_off(),
-        );
-        if let Err(e) = guard_state::save(path, &stored) {
-            self.state_write_failures.inc();
-            tracing::error!(
-                file = %path.display(), error = %e,
-                "could not save the webhook guards; a restart now would forget them"
-            );
-        }
-    }
-
-    pub fn budget_remaining(&self, now: Instant) -> u32 {
-        self.guards().budget.remaining(now)
-    }
-
-    /// Takes a budget slot, saved before the command is sent: a crash
-    /// right after sending must not give the slot back.
-    fn take_budget(&self) -> bool {
-        let mut guards = self.guards();
-        let taken = guards.budget.try_take(Instant::now());
-        if taken {
-            self.persist(&mut guards);
-        }
-        taken
-    }
-
-    /// Gives back the slot just taken for an action that sent nothing
-    /// (the miner was already off).
-    fn give_back_budget(&self) {
-        let mut guards = self.guards();
-        if guards.budget.give_back_last() {
-            self.persist(&mut guards);
-        }
-    }
-
-    /// Forgets the webhook's power-off of `miner` (it was powered on).
-    pub fn forget_power_off(&self, miner: &MinerAddr) {
-        let mut guards = self.guards();
-        if guards.marks.clear(miner) {
-            self.persist(&mut guards);
-        }
-    }
-
-    /// Drops the marks of miners no longer configured (at start and after
-    /// a reload); the state file is rewritten only when one went.
-    pub fn retain(&self, directory: &Directory) {
-        let mut guards = self.guards();
-        if guards.marks.retain(|addr| directory.contains_addr(addr)) {
-            self.persist(&mut guards);
-        }
-    }
-}
 
 /// One alert's action, carried from the decision to the task.
 struct Job {
@@ -184,10 +58,11 @@ pub async fn handle(
     peer: SocketAddr,
     dry_run: bool,
 ) -> Response<Body> {
-    let Some(webhook) = &state.webhook else {
+    let Some(webhook) = state.webhook() else {
         return json_error(StatusCode::NOT_FOUND, "disabled", "the webhook is disabled");
     };
-    let bytes = match read_body(body, state.max_body_bytes, state.body_timeout).await {
+    let policy = state.policy();
+    let bytes = match read_body(body, policy.max_body_bytes, policy.body_timeout).await {
         Ok(b) => b,
         Err(resp) => return resp,
     };
@@ -205,7 +80,7 @@ pub async fn handle(
     let decisions: Vec<Value> = notification
         .alerts
         .iter()
-        .map(|alert| decide(state, webhook, &directory, alert, peer, dry_run))
+        .map(|alert| decide(state, &webhook, &directory, alert, peer, dry_run))
         .collect();
     state.refresh_budget_gauge();
     json(
@@ -224,7 +99,7 @@ fn decide(
     peer: SocketAddr,
     dry_run: bool,
 ) -> Value {
-    let cfg = &webhook.config;
+    let cfg = webhook.settings();
     state
         .app
         .telemetry
@@ -347,9 +222,10 @@ async fn act(
     api: crate::client::Api,
     claim: Option<Option<PowerMark>>,
 ) {
-    let Some(webhook) = &state.webhook else {
+    let Some(webhook) = state.webhook_memory() else {
         return;
     };
+    let webhook = &webhook;
     let _slot = webhook.slots.clone().acquire_owned().await;
     let release = || {
         if let Some(previous) = claim {
@@ -359,7 +235,7 @@ async fn act(
     if claim.is_some() {
         // A miner that is already off (by anyone) is not hit again. If
         // the status cannot be read, try the command anyway.
-        match state.sessions.status(&miner, api).await {
+        match state.sessions().status(&miner, api).await {
             Ok(status) if status.btmineroff == Some(true) => {
                 release();
                 if job.budget_taken {
@@ -378,6 +254,15 @@ async fn act(
     if job.dry_run {
         release();
         finish(&state, &job, "dry_run", None, 0);
+        return;
+    }
+    if let Some(reason) = stopped_by_reload(&state, webhook, &job.action) {
+        release();
+        if job.budget_taken {
+            webhook.give_back_budget();
+            state.refresh_budget_gauge();
+        }
+        finish(&state, &job, "refused", Some(reason), 0);
         return;
     }
     let mut params = Map::new();
@@ -414,6 +299,21 @@ async fn act(
     }
 }
 
+/// Why an action decided before a reload must not be sent after it: the
+/// webhook or the API turned off, `dry_run` turned on, or the action taken
+/// off the allow list. An emergency stop also stops what is queued.
+fn stopped_by_reload(state: &AdminState, webhook: &Webhook, action: &str) -> Option<&'static str> {
+    if state.webhook().is_none() {
+        Some("webhook_disabled")
+    } else if webhook.settings().dry_run {
+        Some("dry_run")
+    } else if !state.is_allowed(action) {
+        Some("not_allowed")
+    } else {
+        None
+    }
+}
+
 async fn exec_with_retries(
     state: &AdminState,
     webhook: &Webhook,
@@ -425,10 +325,14 @@ async fn exec_with_retries(
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
-        match state.sessions.exec(miner, api, action, params).await {
-            Err(e) if attempt <= webhook.config.retries && e.certainly_not_run() => {
+        match state.sessions().exec(miner, api, action, params).await {
+            Err(e)
+                if attempt <= webhook.settings().retries
+                    && e.certainly_not_run()
+                    && stopped_by_reload(state, webhook, action).is_none() =>
+            {
                 let pause = webhook
-                    .retry_backoff
+                    .retry_backoff()
                     .saturating_mul(1 << (attempt - 1).min(6))
                     .min(MAX_BACKOFF);
                 tracing::info!(
@@ -465,7 +369,7 @@ fn finish(
     };
     audit::record(&AuditRecord {
         source: Source::Alertmanager,
-        token_name: &state.token_name,
+        token_name: &state.policy().token_name,
         peer: job.peer,
         miner: &job.miner_name,
         address: job.miner.as_ref().map(|m| m.addr.to_string()),
