@@ -7,16 +7,21 @@
 //! They are read when the exporter starts: a file that cannot be read, or
 //! a key that does not belong to the certificate, stops the start with an
 //! error naming the file. The admin API never falls back to plain HTTP.
-//! After that, each handshake checks the files' modification times and
-//! lengths and reads them again when either changed, so a renewed certificate is served
-//! without a restart; a renewal that does not load keeps the previous pair
-//! and logs one warning per change. Errors never quote file contents.
+//! After that, each handshake starts a check of the files' modification
+//! times and lengths on a blocking thread (one at a time), which reads them
+//! again when either changed, so a renewed certificate is served without a
+//! restart, from the next handshakes on; a renewal that does not load keeps
+//! the previous pair and logs one warning per change. A handshake itself
+//! never touches the file system: a slow file (a hung network mount) holds
+//! up one blocking thread, never the runtime threads that serve `/metrics`.
+//! Errors never quote file contents.
 
 use crate::files::{read_capped, FileError};
 use crate::settings::TlsFiles;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 use tokio_rustls::rustls::crypto::ring as provider;
@@ -58,18 +63,25 @@ pub(crate) fn reloading_cert(
 }
 
 /// The served certificate, read again when its files change.
-struct ReloadingCert {
+struct ReloadingCert(Arc<Watched>);
+
+struct Watched {
     cert_file: PathBuf,
     key_file: PathBuf,
-    state: Mutex<(Stamp, Arc<CertifiedKey>)>,
+    /// The pair served now: a handshake only clones it.
+    served: Mutex<Arc<CertifiedKey>>,
+    /// The files' stamp at the last check; held while a check runs.
+    stamp: Mutex<Stamp>,
+    /// A check is running (or queued) on a blocking thread.
+    checking: AtomicBool,
 }
 
 /// Paths only: the key pair stays out of any `Debug` output.
 impl std::fmt::Debug for ReloadingCert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReloadingCert")
-            .field("cert_file", &self.cert_file)
-            .field("key_file", &self.key_file)
+            .field("cert_file", &self.0.cert_file)
+            .field("key_file", &self.0.key_file)
             .finish_non_exhaustive()
     }
 }
@@ -78,32 +90,70 @@ impl ReloadingCert {
     fn load(cert_file: &Path, key_file: &Path) -> Result<Self, String> {
         let stamp = stamp(cert_file, key_file);
         let key = load_pair(cert_file, key_file)?;
-        Ok(ReloadingCert {
+        Ok(ReloadingCert(Arc::new(Watched {
             cert_file: cert_file.to_path_buf(),
             key_file: key_file.to_path_buf(),
-            state: Mutex::new((stamp, Arc::new(key))),
-        })
+            served: Mutex::new(Arc::new(key)),
+            stamp: Mutex::new(stamp),
+            checking: AtomicBool::new(false),
+        })))
+    }
+
+    /// The pair to serve now, after starting a check of the files in the
+    /// background: never waits for the file system.
+    fn serve(&self) -> Option<Arc<CertifiedKey>> {
+        Watched::check_in_background(&self.0);
+        self.0.served.lock().ok().map(|pair| Arc::clone(&pair))
     }
 }
 
 impl ResolvesServerCert for ReloadingCert {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.serve()
+    }
+}
+
+impl Watched {
+    /// Checks the files on a blocking thread, unless a check is already
+    /// running (without a runtime, as in a plain unit test, right here).
+    fn check_in_background(this: &Arc<Self>) {
+        if this.checking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let watched = Arc::clone(this);
+        let check = move || {
+            watched.check();
+            watched.checking.store(false, Ordering::Release);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(check)),
+            Err(_) => check(),
+        }
+    }
+
+    /// Reads the pair again if the files' stamp changed since the last
+    /// check.
+    fn check(&self) {
+        let Ok(mut last) = self.stamp.lock() else {
+            return;
+        };
         let now = stamp(&self.cert_file, &self.key_file);
-        let mut state = self.state.lock().ok()?;
-        if state.0 != now {
-            // Remember the new times even on failure: one warning per change.
-            state.0 = now;
-            match load_pair(&self.cert_file, &self.key_file) {
-                Ok(key) => {
-                    tracing::info!(cert = %self.cert_file.display(), "TLS certificate reloaded");
-                    state.1 = Arc::new(key);
+        if *last == now {
+            return;
+        }
+        // Remember the new stamp even on failure: one warning per change.
+        *last = now;
+        match load_pair(&self.cert_file, &self.key_file) {
+            Ok(key) => {
+                if let Ok(mut served) = self.served.lock() {
+                    *served = Arc::new(key);
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "TLS certificate changed but does not load; serving the previous one");
-                }
+                tracing::info!(cert = %self.cert_file.display(), "TLS certificate reloaded");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "TLS certificate changed but does not load; serving the previous one");
             }
         }
-        Some(Arc::clone(&state.1))
     }
 }
 
@@ -211,6 +261,44 @@ mod tests {
         assert!(debug.contains("key.pem"), "{debug}");
         let key_line = key.lines().nth(1).expect("a base64 line");
         assert!(!debug.contains(&key_line[..16]), "{debug}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_handshake_never_waits_for_a_check_of_the_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = self_signed();
+        let cert_file = write(dir.path(), "cert.pem", &cert);
+        let key_file = write(dir.path(), "key.pem", &key);
+        let resolver = ReloadingCert::load(&cert_file, &key_file).expect("loads");
+        let old = resolver.serve().expect("a pair");
+        // A check stuck on the file system (a hung mount): its lock held.
+        let stuck = resolver.0.stamp.lock().expect("lock");
+        let (cert2, key2) = self_signed();
+        std::fs::write(&cert_file, &cert2).expect("write");
+        std::fs::write(&key_file, &key2).expect("write");
+        let started = std::time::Instant::now();
+        for _ in 0..100 {
+            let served = resolver.serve().expect("a pair");
+            assert!(
+                Arc::ptr_eq(&served, &old),
+                "the old pair until the check ends"
+            );
+        }
+        eprintln!(
+            "100 handshakes' certificates during a stuck check: {:?}",
+            started.elapsed()
+        );
+        drop(stuck);
+        // Once the check can run, the renewed pair is served.
+        let mut renewed = false;
+        for _ in 0..500 {
+            if !Arc::ptr_eq(&resolver.serve().expect("a pair"), &old) {
+                renewed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(renewed, "the renewed pair was never served");
     }
 
     #[test]
