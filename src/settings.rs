@@ -100,10 +100,15 @@ impl Default for ScrapeSettings {
     }
 }
 
-/// Who may `POST /-/reload` (`[server] reload_endpoint`). The metrics
-/// listener has no authentication, so by default only clients on the same
-/// host may make the exporter re-read its configuration, the way Prometheus
-/// keeps its lifecycle API off unless asked. SIGHUP works in every case.
+/// Who may `POST /-/reload` (`[server] reload_endpoint`). Anyone who can
+/// scrape may otherwise reload (the metrics listener's basic auth, when a
+/// web config file sets it, serves scrapers, not operators), so by default
+/// only clients on the same host may make the exporter re-read its
+/// configuration, the way Prometheus keeps its lifecycle API off unless
+/// asked. A reverse proxy on the same host relays every client from
+/// loopback, so a relayed request (`Forwarded`, `X-Forwarded-For` or
+/// `X-Real-IP` header) is not a loopback client. SIGHUP works in every
+/// case.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ReloadAccess {
     /// Loopback clients only (127.0.0.0/8, ::1, and v4-mapped loopback).
@@ -116,12 +121,13 @@ pub enum ReloadAccess {
 }
 
 impl ReloadAccess {
-    /// Whether a client at `peer` may trigger a reload.
-    pub fn allows(self, peer: std::net::IpAddr) -> bool {
+    /// Whether a client at `peer` may trigger a reload; `relayed`: the
+    /// request names a proxy's client (so `peer` is the proxy).
+    pub fn allows(self, peer: std::net::IpAddr, relayed: bool) -> bool {
         match self {
             ReloadAccess::Any => true,
             ReloadAccess::Off => false,
-            ReloadAccess::Loopback => peer.to_canonical().is_loopback(),
+            ReloadAccess::Loopback => !relayed && peer.to_canonical().is_loopback(),
         }
     }
 

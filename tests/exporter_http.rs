@@ -241,5 +241,26 @@ async fn reload_endpoint_can_be_turned_off() {
     let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", &[]).await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(reloads.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // A reverse proxy on this host relays every client from loopback: a
+    // relayed request is refused, whichever header names the client.
+    for header in [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("Forwarded", "for=203.0.113.9;proto=https"),
+        ("X-Real-IP", "203.0.113.9"),
+        ("x-forwarded-for", "127.0.0.1"),
+    ] {
+        let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", &[header]).await;
+        assert_eq!(status, 403, "{header:?}: {text}");
+        assert!(text.contains("proxy") && text.contains("SIGHUP"), "{text}");
+    }
+    assert_eq!(reloads.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // `any` serves relayed requests: the operator chose to.
+    exporter
+        .state
+        .set_reload_access(whatsminer_exporter::settings::ReloadAccess::Any);
+    let relayed = ("X-Forwarded-For", "203.0.113.9");
+    let (status, text) = http(exporter.metrics_addr(), "POST", "/-/reload", &[relayed]).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(reloads.load(std::sync::atomic::Ordering::SeqCst), 3);
     exporter.shutdown().await;
 }

@@ -16,6 +16,7 @@ pub use state::AppState;
 use crate::collector::groups::GroupRequest;
 use crate::settings::ReloadAccess;
 use hyper::body::Incoming;
+use hyper::header::HeaderMap;
 use hyper::{Method, Request, Response, StatusCode};
 use server::{text, Body, Router};
 use std::net::SocketAddr;
@@ -89,7 +90,7 @@ async fn route(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -
                 text(StatusCode::SERVICE_UNAVAILABLE, "Not ready\n")
             }
         }
-        (&Method::POST | &Method::PUT, "/-/reload") => reload(&state, peer).await,
+        (&Method::POST | &Method::PUT, "/-/reload") => reload(&state, peer, req.headers()).await,
         (&Method::GET | &Method::HEAD, "/") => {
             server::respond(StatusCode::OK, "text/html; charset=utf-8", landing_page())
         }
@@ -100,9 +101,9 @@ async fn route(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -
     }
 }
 
-async fn reload(state: &AppState, peer: SocketAddr) -> Response<Body> {
+async fn reload(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Response<Body> {
     let access = state.reload_access();
-    if !access.allows(peer.ip()) {
+    if !access.allows(peer.ip(), relayed(headers)) {
         return reload_refused(access, peer);
     }
     if !state.can_reload() {
@@ -121,13 +122,21 @@ async fn reload(state: &AppState, peer: SocketAddr) -> Response<Body> {
     }
 }
 
+/// Whether a proxy relayed the request: it then came from the proxy's
+/// host, not necessarily from the client's.
+fn relayed(headers: &HeaderMap) -> bool {
+    ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|name| headers.contains_key(*name))
+}
+
 /// 403 with what to do instead; the refusal is logged, since a reload
 /// attempt from elsewhere is worth an operator's attention.
 fn reload_refused(access: ReloadAccess, peer: SocketAddr) -> Response<Body> {
     tracing::warn!(%peer, reload_endpoint = access.as_str(), "POST /-/reload refused");
     let why = match access {
         ReloadAccess::Off => "the reload endpoint is off",
-        _ => "the reload endpoint only serves loopback clients",
+        _ => "the reload endpoint only serves loopback clients, never through a proxy (Forwarded, X-Forwarded-For or X-Real-IP)",
     };
     text(
         StatusCode::FORBIDDEN,

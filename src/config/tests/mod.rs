@@ -376,7 +376,9 @@ fn reload_access_defaults_to_loopback_clients() {
     let loopback = ReloadAccess::default();
     assert_eq!(loopback, ReloadAccess::Loopback);
     for peer in ["127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"] {
-        assert!(loopback.allows(ip(peer)), "{peer}");
+        assert!(loopback.allows(ip(peer), false), "{peer}");
+        // Relayed by a proxy on this host: the client is elsewhere.
+        assert!(!loopback.allows(ip(peer), true), "{peer}");
     }
     for peer in [
         "10.0.0.5",
@@ -385,10 +387,10 @@ fn reload_access_defaults_to_loopback_clients() {
         "::ffff:10.0.0.5",
         "0.0.0.0",
     ] {
-        assert!(!loopback.allows(ip(peer)), "{peer}");
+        assert!(!loopback.allows(ip(peer), false), "{peer}");
     }
-    assert!(ReloadAccess::Any.allows(ip("10.0.0.5")));
-    assert!(!ReloadAccess::Off.allows(ip("127.0.0.1")));
+    assert!(ReloadAccess::Any.allows(ip("10.0.0.5"), true));
+    assert!(!ReloadAccess::Off.allows(ip("127.0.0.1"), false));
     let fx = Fixture::new();
     let config = fx.load("[[miners]]\naddress = \"127.0.0.1\"\n").unwrap();
     assert_eq!(config.server.reload, ReloadAccess::Loopback);
