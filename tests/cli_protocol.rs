@@ -210,3 +210,71 @@ async fn an_empty_password_is_refused_before_any_connection() {
     let touched = tokio::time::timeout(Duration::from_millis(200), miner.accept()).await;
     assert!(touched.is_err(), "the miner was contacted");
 }
+
+#[tokio::test]
+async fn configured_names_need_the_config_and_typed_names_are_refused() {
+    let fleet = fleet().await;
+    let (v2, v3) = (v2_addr(&fleet).to_string(), v3_addr(&fleet).to_string());
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("pw"), "admin\n").expect("password file");
+    let config = dir.path().join("exporter.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[miners]]\naddress = \"{v3}\"\nname = \"rack 1/m1\"\nprotocol = \"v3\"\npassword_file = \"pw\"\n\
+             [[miners]]\naddress = \"{v2}\"\nname = \"m0\"\n"
+        ),
+    )
+    .expect("config");
+    let config = config.to_str().expect("utf-8 path");
+    // Nothing reaches a miner for these: no name without the config, no
+    // host name, no mistyped IP (and so no DNS query for any of them).
+    for typed in ["m0", "localhost", "10.0.0.300", "miner-9.farm.invalid:4028"] {
+        let (code, _, err) = run(&["query", typed, "summary"]).await;
+        assert_eq!(code, 2, "{typed}: {err}");
+        assert!(err.starts_with("error: "), "{typed}: {err}");
+    }
+    let (code, _, err) = run(&["query", "m9", "summary", "--config", config]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("neither an IP address nor a miner of"),
+        "{err}"
+    );
+    for index in [0, 1] {
+        let counts = fleet.miner(index).expect("miner").command_counts();
+        assert!(counts.values().all(|n| *n == 0), "nothing sent: {counts:?}");
+    }
+    // A configured name: its address and API come from the config (a v3
+    // read by its dotted name, with no --protocol).
+    let (code, out, err) =
+        run(&["query", "rack 1/m1", "get.device.info", "--config", config]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(json(&out).is_object(), "{out}");
+    let (code, out, err) = run(&["query", "m0", "summary", "--config", config]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(json(&out).is_object(), "{out}");
+    // A configured address works as its name does.
+    let (code, _, err) = run(&["query", &v2, "summary", "--config", config]).await;
+    assert_eq!(code, 0, "{err}");
+    // exec takes the configured password when no other is given.
+    let miner = fleet.miner(1).expect("miner 1");
+    assert!(miner.powered_on());
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_whatsminer-exporter"))
+        .args(["exec", "rack 1/m1", "power_off", "--config", config])
+        .args(["--connect-timeout", "2", "--timeout", "5"])
+        .env_remove("WHATSMINER_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(20), out)
+        .await
+        .expect("CLI within 20 s")
+        .expect("CLI runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        !miner.powered_on(),
+        "powered off with the configured password"
+    );
+    fleet.shutdown().await;
+}

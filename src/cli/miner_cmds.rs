@@ -5,6 +5,12 @@
 //! the exporter does). On v3, reads take v3 names (`get.miner.status`);
 //! `exec` takes a v3 `set.*` name or a v2 writeable name, mapped as the
 //! admin endpoint maps it ([`crate::client::write::v3_equivalent`]).
+//!
+//! The miner is an IP address, or with `--config` a configured miner's
+//! name or address, reached at its configured address, API and password
+//! with no lookup of the name. A host name is looked up only when the
+//! config gives it as a miner's address; typed on the command line it is
+//! refused, as is a mistyped IP (`10.0.0.300`), before any DNS query.
 
 use crate::client::backend::{QueryError, QueryReply};
 use crate::client::detect::DetectConfig;
@@ -28,7 +34,8 @@ fn api_choice_parser() -> impl clap::builder::TypedValueParser<Value = ApiChoice
 
 #[derive(Debug, clap::Args)]
 pub struct ConnArgs {
-    /// Miner address: host, host:port, [v6]:port (default port 4028).
+    /// Miner: an IP address (`10.0.0.5`, `10.0.0.5:4028`, `[fe80::1]:4028`;
+    /// default port 4028), or with `--config` a configured miner's name.
     pub miner: String,
     /// The API command, e.g. summary, devs, pools, power_off.
     pub command: String,
@@ -46,8 +53,60 @@ pub struct ConnArgs {
     /// Miner API: v2 (port 4028), v3 (a 4028 address is reached on 4433),
     /// or auto (probe v3, then v2). On v3 the one parameter is
     /// `--param param=VALUE` (VALUE as JSON if it parses, else text).
-    #[arg(long, default_value = "v2", value_parser = api_choice_parser())]
-    pub protocol: ApiChoice,
+    /// Default: the configured miner's, else v2.
+    #[arg(long, value_parser = api_choice_parser())]
+    pub protocol: Option<ApiChoice>,
+    /// The exporter's config file: MINER may then be a configured miner's
+    /// name (or address), with its configured API and password.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The miner a command goes to, with what the config says of it.
+struct Picked {
+    addr: MinerAddr,
+    protocol: Option<ApiChoice>,
+    password: Option<Secret>,
+}
+
+/// Finds `conn.miner`: a configured miner (by name or address) when a
+/// config is given, else an IP address. Never a DNS query.
+fn pick_miner(conn: &ConnArgs) -> Result<Picked, String> {
+    let text = conn.miner.trim();
+    let parsed = text.parse::<MinerAddr>();
+    if let Some(path) = &conn.config {
+        let config = crate::config::load(path).map_err(|e| e.to_string())?;
+        let found = config.miners.into_iter().find(|m| {
+            m.name.as_deref() == Some(text)
+                || m.addr.to_string() == text
+                || parsed.as_ref().is_ok_and(|addr| *addr == m.addr)
+        });
+        if let Some(m) = found {
+            return Ok(Picked {
+                addr: m.addr,
+                protocol: Some(m.protocol),
+                password: m.password,
+            });
+        }
+    }
+    let addr = parsed.map_err(|e| e.to_string())?;
+    if addr.literal_ip().is_none() {
+        return Err(match &conn.config {
+            Some(path) => format!(
+                "{text:?} is neither an IP address nor a miner of {}",
+                path.display()
+            ),
+            None => format!(
+                "{text:?} is not an IP address (a configured miner's name needs --config FILE; \
+                 host names are looked up only for configured miners)"
+            ),
+        });
+    }
+    Ok(Picked {
+        addr,
+        protocol: None,
+        password: None,
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,17 +128,19 @@ pub struct ExecArgs {
 }
 
 pub async fn query(args: QueryArgs) -> u8 {
-    let (client, miner, params) = match prepare(&args.conn) {
+    let (client, picked, params) = match prepare(&args.conn) {
         Ok(parts) => parts,
         Err(code) => return code,
     };
+    let miner = picked.addr;
+    let protocol = args.conn.protocol.or(picked.protocol).unwrap_or_default();
     let command = args.conn.command.as_str();
     if WRITE_COMMANDS.contains(&command) || is_v3_write(command) {
         eprintln!("error: {command} is a writeable command: use exec");
         return exit::USAGE;
     }
     let backends = Backends::default();
-    let backend = match resolve(&backends, &client, &miner, args.conn.protocol, command).await {
+    let backend = match resolve(&backends, &client, &miner, protocol, command).await {
         Ok(backend) => backend,
         Err(code) => return code,
     };
@@ -97,11 +158,13 @@ pub async fn query(args: QueryArgs) -> u8 {
 }
 
 pub async fn exec(args: ExecArgs) -> u8 {
-    let (client, miner, params) = match prepare(&args.conn) {
+    let (client, picked, params) = match prepare(&args.conn) {
         Ok(parts) => parts,
         Err(code) => return code,
     };
-    let password = match read_password(args.password_file.as_deref()) {
+    let miner = picked.addr;
+    let protocol = args.conn.protocol.or(picked.protocol).unwrap_or_default();
+    let password = match read_password(args.password_file.as_deref(), picked.password) {
         Ok(p) => p,
         Err(msg) => {
             eprintln!("error: {msg}");
@@ -110,7 +173,7 @@ pub async fn exec(args: ExecArgs) -> u8 {
     };
     let command = args.conn.command.as_str();
     let backends = Backends::default();
-    let backend = match resolve(&backends, &client, &miner, args.conn.protocol, command).await {
+    let backend = match resolve(&backends, &client, &miner, protocol, command).await {
         Ok(backend) => backend,
         Err(code) => return code,
     };
@@ -167,9 +230,13 @@ fn report_query(e: &QueryError) -> u8 {
     }
 }
 
-/// The admin password from a file, `$WHATSMINER_PASSWORD`, or a prompt
-/// without echo. Never from an argument: those show in `ps`.
-pub fn read_password(file: Option<&std::path::Path>) -> Result<Secret, String> {
+/// The admin password from a file, `$WHATSMINER_PASSWORD`, the config's
+/// for this miner, or a prompt without echo. Never from an argument: those
+/// show in `ps`.
+pub fn read_password(
+    file: Option<&std::path::Path>,
+    configured: Option<Secret>,
+) -> Result<Secret, String> {
     if let Some(path) = file {
         return crate::files::read_secret(path)
             .map_err(|e| format!("cannot read password file {}: {e}", path.display()));
@@ -182,6 +249,9 @@ pub fn read_password(file: Option<&std::path::Path>) -> Result<Secret, String> {
         }
         return Ok(Secret::new(value));
     }
+    if let Some(password) = configured {
+        return Ok(password);
+    }
     let typed = rpassword::prompt_password("Whatsminer admin password: ")
         .map_err(|e| format!("no password: use --password-file or WHATSMINER_PASSWORD ({e})"))?;
     if typed.is_empty() {
@@ -190,8 +260,8 @@ pub fn read_password(file: Option<&std::path::Path>) -> Result<Secret, String> {
     Ok(Secret::new(typed))
 }
 
-fn prepare(conn: &ConnArgs) -> Result<(Client, MinerAddr, Map<String, Value>), u8> {
-    let miner: MinerAddr = conn.miner.parse().map_err(|e: ErrorKind| {
+fn prepare(conn: &ConnArgs) -> Result<(Client, Picked, Map<String, Value>), u8> {
+    let miner = pick_miner(conn).map_err(|e| {
         eprintln!("error: {e}");
         exit::USAGE
     })?;
