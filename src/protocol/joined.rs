@@ -65,16 +65,24 @@ pub fn split<'a>(bytes: &'a [u8], parts: &[&str]) -> Split<'a> {
             return Split::Malformed;
         }
         i = skip_ws(bytes, i + 1);
-        let Some(value_end) = value_end(bytes, i) else {
-            return Split::Malformed;
+        let slot = parts.iter().position(|p| p.as_bytes() == key);
+        let value_end = match slot {
+            Some(slot) => {
+                let Some((first, end)) = part_value(bytes, i) else {
+                    return Split::Malformed;
+                };
+                any_part = true;
+                found[slot] = first;
+                end
+            }
+            None => {
+                let Some(end) = value_end(bytes, i) else {
+                    return Split::Malformed;
+                };
+                has_status |= key == b"STATUS";
+                end
+            }
         };
-        let value = &bytes[i..value_end];
-        if key == b"STATUS" {
-            has_status = true;
-        } else if let Some(slot) = parts.iter().position(|p| p.as_bytes() == key) {
-            any_part = true;
-            found[slot] = first_element(value);
-        }
         i = skip_ws(bytes, value_end);
         match bytes.get(i) {
             Some(b',') => i += 1,
@@ -86,6 +94,26 @@ pub fn split<'a>(bytes: &'a [u8], parts: &[&str]) -> Split<'a> {
         return Split::Plain;
     }
     Split::Parts(found)
+}
+
+/// A part's value starting at `start`: its first element, if it is a
+/// non-empty list, and the index after the value. A list whose first
+/// element is an object, list or string is scanned once, the element's
+/// bytes included (they are most of the answer); the result is the same as
+/// [`value_end`] then [`first_element`].
+fn part_value(bytes: &[u8], start: usize) -> Option<(Option<&[u8]>, usize)> {
+    if bytes.get(start) == Some(&b'[') {
+        let first = skip_ws(bytes, start + 1);
+        if matches!(bytes.get(first), Some(b'{' | b'[' | b'"')) {
+            let first_end = value_end(bytes, first)?;
+            // The list's brackets still open: its own and none other, as
+            // the element's brackets are closed.
+            let end = close(bytes, first_end, 1)?;
+            return Some((Some(&bytes[first..first_end]), end));
+        }
+    }
+    let end = value_end(bytes, start)?;
+    Some((first_element(&bytes[start..end]), end))
 }
 
 /// The first element of a JSON list, if `value` is a non-empty list.
@@ -127,28 +155,7 @@ fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
 fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
     match bytes.get(start)? {
         b'"' => string_end(bytes, start),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut i = start;
-            while let Some(&b) = bytes.get(i) {
-                match b {
-                    b'"' => {
-                        i = string_end(bytes, i)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            None
-        }
+        b'{' | b'[' => close(bytes, start, 0),
         _ => {
             let mut i = start;
             while let Some(&b) = bytes.get(i) {
@@ -160,6 +167,30 @@ fn value_end(bytes: &[u8], start: usize) -> Option<usize> {
             (i > start).then_some(i)
         }
     }
+}
+
+/// The index after the bracket that brings `depth` open brackets (before
+/// `start`) back to none, counting brackets outside strings.
+fn close(bytes: &[u8], start: usize, mut depth: usize) -> Option<usize> {
+    let mut i = start;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                i = string_end(bytes, i)?;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -244,6 +275,31 @@ mod tests {
             parts(b"{\"pools\":[{\"POOLS\":[]}],}"),
             vec![None, None, Some("{\"POOLS\":[]}".into())]
         );
+    }
+
+    #[test]
+    fn one_scan_of_a_part_finds_what_two_scans_found() {
+        let values: &[&[u8]] = &[
+            b"[{\"a\":[1,{\"b\":\"]}\"}]},2]",
+            b"[ \"s]\" , 3]",
+            b"[[1,[2]],[3]]",
+            b"[7]",
+            b"[7\"a]\"]",
+            b"[]",
+            b"[ ]",
+            b"{\"a\":1}",
+            b"\"x\"",
+            b"12",
+            b"[{}}]]",
+            b"[{\"a\":1}",
+            b"[{\"a\":\"unterminated]",
+            b"[ {} ] ,",
+            b"[{}]]]",
+        ];
+        for v in values {
+            let two = value_end(v, 0).map(|end| (first_element(&v[..end]), end));
+            assert_eq!(part_value(v, 0), two, "{:?}", String::from_utf8_lossy(v));
+        }
     }
 
     /// The three parts of one real joined answer (M31S, fw 20210109.22.REL,

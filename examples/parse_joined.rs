@@ -1,0 +1,132 @@
+//! Micro-benchmark: the CPU a scrape spends on one miner's joined reply
+//! after it is read (figures for BENCHMARKS.md, never asserted).
+//!
+//! ```sh
+//! cargo run --release --example parse_joined
+//! ```
+//!
+//! One joined answer (`{"summary":[..],"devs":[..],"pools":[..],"id":1}`)
+//! is built from each real capture triple of `tests/fixtures/v2`, then split
+//! into its parts and each part parsed to its typed reply, as the v2 backend
+//! does; the last column adds the collector's compaction (the figures a
+//! snapshot keeps). Medians of 9 rounds of 2,000 answers each.
+
+use std::hint::black_box;
+use std::time::Instant;
+use whatsminer_exporter::client::types::{Devs, Edevs, FromReply, Pools, Summary};
+use whatsminer_exporter::collector::compact;
+use whatsminer_exporter::protocol::joined::{split, Split};
+
+const ROUNDS: u32 = 2_000;
+const RUNS: usize = 9;
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/v2/");
+
+/// (name, summary file, boards file, its part name, pools file): real
+/// captures of one miner (see tests/fixtures/v2/README.md).
+const TRIPLES: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "M30S VE20 (devs)",
+        "m30sve20_summary.json",
+        "m30sve20_devs.json",
+        "devs",
+        "m30sve20_pools.json",
+    ),
+    (
+        "M31S 2021 (edevs)",
+        "m31s_2021_summary.json",
+        "m31s_2021_edevs.json",
+        "edevs",
+        "m31s_2021_pools.json",
+    ),
+    (
+        "M7BS fw 20260312 (edevs)",
+        "m7bs_fw20260312_summary.json",
+        "m7bs_fw20260312_edevs.json",
+        "edevs",
+        "m7bs_fw20260312_pools.json",
+    ),
+];
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(format!("{DIR}{name}"))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .trim()
+        .to_string()
+}
+
+type Parsed = (
+    Result<Summary, whatsminer_exporter::ErrorKind>,
+    Result<Devs, whatsminer_exporter::ErrorKind>,
+    Result<Pools, whatsminer_exporter::ErrorKind>,
+);
+
+/// What the v2 backend does with a joined answer: split, parse each part.
+fn parse(answer: &[u8], boards: &str) -> Parsed {
+    let parts = ["summary", boards, "pools"];
+    let Split::Parts(found) = split(answer, &parts) else {
+        panic!("not a joined answer");
+    };
+    let part = |i: usize| found[i].unwrap_or(b"");
+    let devs = if boards == "edevs" {
+        Edevs::from_reply(part(1)).map(|Edevs(b)| Devs(b))
+    } else {
+        Devs::from_reply(part(1))
+    };
+    (
+        Summary::from_reply(part(0)),
+        devs,
+        Pools::from_reply(part(2)),
+    )
+}
+
+fn err(kind: whatsminer_exporter::ErrorKind) -> whatsminer_exporter::MinerError {
+    whatsminer_exporter::MinerError::new("127.0.0.1:4028", "x", kind)
+}
+
+/// µs per answer over `ROUNDS` answers.
+fn per_answer(answer: &[u8], boards: &str, compacted: bool) -> f64 {
+    let start = Instant::now();
+    for _ in 0..ROUNDS {
+        let (s, d, p) = parse(black_box(answer), boards);
+        assert!(s.is_ok() && d.is_ok() && p.is_ok(), "a part did not parse");
+        if compacted {
+            let _ = black_box(compact::replies(
+                s.map_err(err),
+                d.map_err(err),
+                p.map_err(err),
+            ));
+        } else {
+            let _ = black_box((s, d, p));
+        }
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(ROUNDS)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    println!("| capture | answer bytes | split + parse µs | + compaction µs |");
+    println!("|---|---:|---:|---:|");
+    for (name, summary, boards, part, pools) in TRIPLES {
+        let answer = format!(
+            "{{\"summary\":[{}],\"{part}\":[{}],\"pools\":[{}],\"id\":1}}",
+            read(summary),
+            read(boards),
+            read(pools)
+        );
+        let (mut plain, mut full) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            plain.push(per_answer(answer.as_bytes(), part, false));
+            full.push(per_answer(answer.as_bytes(), part, true));
+        }
+        println!(
+            "| {name} | {} | {:.2} | {:.2} |",
+            answer.len(),
+            median(plain),
+            median(full)
+        );
+    }
+}
