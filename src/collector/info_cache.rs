@@ -10,18 +10,17 @@
 
 use crate::client::backend::SlowData;
 use crate::client::{Api, Backend, Client};
-use crate::collector::snapshot::InfoSnapshot;
 use crate::collector::target::MinerTarget;
 use crate::transport::MinerAddr;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::time::Instant;
 
 #[derive(Debug, Default)]
 struct Entry {
-    info: Option<Arc<InfoSnapshot>>,
+    info: Option<Arc<SlowData>>,
     refreshed: Option<Instant>,
     stale: bool,
     last_elapsed: Option<f64>,
@@ -40,7 +39,7 @@ impl InfoCache {
         self.entries.lock().map_or(0, |m| m.len())
     }
 
-    pub fn cached(&self, addr: &MinerAddr) -> Option<Arc<InfoSnapshot>> {
+    pub fn cached(&self, addr: &MinerAddr) -> Option<Arc<SlowData>> {
         self.entries
             .lock()
             .ok()?
@@ -96,21 +95,20 @@ impl InfoCache {
         backend: &dyn Backend,
         deadline: Instant,
         interval: Duration,
-    ) -> Option<Arc<InfoSnapshot>> {
+    ) -> Option<Arc<SlowData>> {
         let api = backend.api();
         if !self.is_due(&target.addr, api, interval) {
             return self.cached(&target.addr);
         }
         let client = bounded(client, deadline);
-        let fresh = Arc::new(snapshot(backend.slow(&client, &target.addr).await));
-        // Keep the old values of commands that failed this time: a flaky
-        // PSU read should not blank the model and firmware. Data read over
-        // the other API is not kept.
+        let fresh = backend.slow(&client, &target.addr).await;
+        // Keep the old values of commands that failed this time; data read
+        // over the other API is not kept.
         let same_api = self.cached_api(&target.addr) == Some(api);
-        let merged = match self.cached(&target.addr) {
-            Some(old) if same_api => Arc::new(merge(&old, &fresh)),
+        let merged = Arc::new(match self.cached(&target.addr) {
+            Some(old) if same_api => fresh.or_keep(&old),
             _ => fresh,
-        };
+        });
         if let Ok(mut map) = self.entries.lock() {
             let entry = map.entry(target.addr.clone()).or_default();
             entry.info = Some(merged.clone());
@@ -144,33 +142,6 @@ fn bounded(client: &Client, deadline: Instant) -> Client {
     Client::new(config)
 }
 
-/// Slow data read just now.
-fn snapshot(slow: SlowData) -> InfoSnapshot {
-    InfoSnapshot {
-        fetched_at: Some(SystemTime::now()),
-        version: slow.version,
-        devdetails: slow.devdetails,
-        psu: slow.psu,
-        error_codes: slow.error_codes,
-        status: slow.status,
-        miner_info: slow.miner_info,
-        command_ok: slow.command_ok,
-    }
-}
-
-fn merge(old: &InfoSnapshot, new: &InfoSnapshot) -> InfoSnapshot {
-    InfoSnapshot {
-        fetched_at: new.fetched_at,
-        version: new.version.clone().or_else(|| old.version.clone()),
-        devdetails: new.devdetails.clone().or_else(|| old.devdetails.clone()),
-        psu: new.psu.clone().or_else(|| old.psu.clone()),
-        error_codes: new.error_codes.clone().or_else(|| old.error_codes.clone()),
-        status: new.status.clone().or_else(|| old.status.clone()),
-        miner_info: new.miner_info.clone().or_else(|| old.miner_info.clone()),
-        command_ok: new.command_ok.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,7 +166,7 @@ mod tests {
         cache.entries.lock().unwrap().insert(
             addr.clone(),
             Entry {
-                info: Some(Arc::new(InfoSnapshot::default())),
+                info: Some(Arc::new(SlowData::default())),
                 refreshed: Some(Instant::now()),
                 api: Some(Api::V2),
                 ..Entry::default()

@@ -31,7 +31,7 @@ pub mod render;
 pub mod snapshot;
 pub mod target;
 
-pub use snapshot::{FleetSnapshot, InfoSnapshot, MinerSnapshot};
+pub use snapshot::{FleetSnapshot, MinerSnapshot};
 pub use target::MinerTarget;
 
 use crate::client::backend::FastReads;

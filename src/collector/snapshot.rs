@@ -2,7 +2,7 @@
 //! renderer turns them into metric families, and background mode keeps the
 //! last complete set to serve from.
 
-use crate::client::types::{DevDetails, ErrorCodes, MinerInfo, MinerStatus, Psu, Version};
+use crate::client::backend::SlowData;
 use crate::client::Dialect;
 use crate::collector::compact::{CompactBoards, CompactPools, CompactSummary};
 use crate::collector::target::MinerTarget;
@@ -23,8 +23,9 @@ pub struct MinerSnapshot {
     pub summary: Result<CompactSummary, MinerError>,
     pub devs: Result<CompactBoards, MinerError>,
     pub pools: Result<CompactPools, MinerError>,
-    /// Slowly refreshed data, possibly from an earlier scrape.
-    pub info: Option<Arc<InfoSnapshot>>,
+    /// Slowly refreshed data (model, firmware, PSU, error codes, run
+    /// state), possibly from an earlier scrape.
+    pub info: Option<Arc<SlowData>>,
     /// The last time `summary` succeeded, this scrape or before.
     pub last_success: Option<SystemTime>,
     /// The protocol actually spoken (`v2`/`v3`), for the info metric.
@@ -45,20 +46,6 @@ impl MinerSnapshot {
     pub fn down_error(&self) -> Option<&MinerError> {
         self.summary.as_ref().err()
     }
-}
-
-/// Data that changes rarely: model, firmware, PSU, error codes, run state.
-#[derive(Debug, Clone, Default)]
-pub struct InfoSnapshot {
-    pub fetched_at: Option<SystemTime>,
-    pub version: Option<Version>,
-    pub devdetails: Option<DevDetails>,
-    pub psu: Option<Psu>,
-    pub error_codes: Option<ErrorCodes>,
-    pub status: Option<MinerStatus>,
-    pub miner_info: Option<MinerInfo>,
-    /// Which slow commands succeeded when last tried.
-    pub command_ok: Vec<(&'static str, bool)>,
 }
 
 /// A whole fleet's scrape.
