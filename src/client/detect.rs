@@ -34,6 +34,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::api::Api;
+use super::streak::{record_outcome, FailureStreak};
 use super::v3::{V3Client, DEVICE_INFO};
 use super::Client;
 use crate::error::{ErrorKind, MinerError};
@@ -76,7 +77,7 @@ impl Default for DetectConfig {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     api: Api,
-    failures: u32,
+    failures: FailureStreak,
     /// Set for a provisional result.
     expires: Option<Instant>,
 }
@@ -184,7 +185,7 @@ impl ProtocolDetector {
                 addr.clone(),
                 Entry {
                     api,
-                    failures: 0,
+                    failures: FailureStreak::default(),
                     expires,
                 },
             );
@@ -198,19 +199,9 @@ impl ProtocolDetector {
     /// Records the outcome of a scrape of an auto-detected miner; after
     /// `redetect_after` failures in a row the cached API is forgotten.
     pub fn record(&self, addr: &MinerAddr, success: bool) {
-        let Ok(mut map) = self.entries.lock() else {
-            return;
-        };
-        let Some(entry) = map.get_mut(addr) else {
-            return;
-        };
-        if success {
-            entry.failures = 0;
-            return;
-        }
-        entry.failures = entry.failures.saturating_add(1);
-        if entry.failures >= self.config.redetect_after.max(1) {
-            map.remove(addr);
+        if let Ok(mut map) = self.entries.lock() {
+            let limit = self.config.redetect_after;
+            record_outcome(&mut map, addr, success, limit, |e| &mut e.failures);
         }
     }
 

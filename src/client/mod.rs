@@ -23,6 +23,7 @@
 mod api;
 pub mod backend;
 pub mod detect;
+mod streak;
 pub mod types;
 pub mod v3;
 pub mod write;

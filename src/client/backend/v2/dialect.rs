@@ -23,6 +23,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use crate::client::streak::{record_outcome, FailureStreak};
 use crate::error::ErrorKind;
 use crate::protocol::codes::{INVALID_COMMAND, MISSING_COMMAND};
 use crate::transport::MinerAddr;
@@ -101,7 +102,7 @@ pub fn other_key(key: RequestKey, kind: &ErrorKind) -> Option<RequestKey> {
 #[derive(Debug, Clone, Copy)]
 struct Learned {
     dialect: Dialect,
-    failures: u32,
+    failures: FailureStreak,
     /// The miner's `Elapsed` at the last successful read.
     elapsed: Option<u64>,
 }
@@ -130,7 +131,7 @@ impl Dialects {
                 miner.clone(),
                 Learned {
                     dialect,
-                    failures: 0,
+                    failures: FailureStreak::default(),
                     elapsed: None,
                 },
             );
@@ -140,19 +141,8 @@ impl Dialects {
     /// Records a scrape's outcome; after [`FORGET_AFTER`] failures in a row
     /// the learned dialect is forgotten.
     pub fn record(&self, miner: &MinerAddr, success: bool) {
-        let Ok(mut map) = self.entries.lock() else {
-            return;
-        };
-        let Some(learned) = map.get_mut(miner) else {
-            return;
-        };
-        if success {
-            learned.failures = 0;
-            return;
-        }
-        learned.failures = learned.failures.saturating_add(1);
-        if learned.failures >= FORGET_AFTER {
-            map.remove(miner);
+        if let Ok(mut map) = self.entries.lock() {
+            record_outcome(&mut map, miner, success, FORGET_AFTER, |l| &mut l.failures);
         }
     }
 
