@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::counters::{JOINED, READ_COMMANDS};
 use super::miner::MinerState;
 use super::persona::{Persona, RequestKeys, Shapes, Traits};
-use super::replies::error_reply;
+use super::replies::{error_reply, status_object};
 use crate::protocol::codes;
 
 /// cgminer's "Invalid command" (`api.c`, MSG_INVCMD).
@@ -84,13 +84,8 @@ impl MinerState {
     pub(crate) fn firmware_error(&self, when: u64, code: i64, msg: &str) -> Value {
         let traits = self.traits();
         if traits.list_errors {
-            json!({
-                "STATUS": [{
-                    "STATUS": "E", "When": when, "Code": code, "Msg": msg,
-                    "Description": traits.description.unwrap_or(""),
-                }],
-                "id": 1,
-            })
+            let description = traits.description.unwrap_or("");
+            json!({ "STATUS": [status_object("E", when, code, msg.into(), description)], "id": 1 })
         } else {
             error_reply(when, code, msg)
         }

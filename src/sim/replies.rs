@@ -17,19 +17,31 @@ use super::persona::Persona;
 use super::readings::Reading;
 use crate::protocol::codes;
 
+/// `{"STATUS":<status>,"When":..,"Code":..,"Msg":<msg>,"Description":..}`:
+/// a whole reply in the `Msg` form, or one entry of cgminer's status list.
+pub(crate) fn status_object(
+    status: &str,
+    when: u64,
+    code: i64,
+    msg: Value,
+    description: &str,
+) -> Value {
+    json!({ "STATUS": status, "When": when, "Code": code, "Msg": msg, "Description": description })
+}
+
 /// `{"STATUS":"E","When":..,"Code":..,"Msg":"..","Description":""}`.
 pub fn error_reply(when: u64, code: i64, msg: &str) -> Value {
-    json!({ "STATUS": "E", "When": when, "Code": code, "Msg": msg, "Description": "" })
+    status_object("E", when, code, msg.into(), "")
 }
 
 /// `{"STATUS":"S","When":..,"Code":..,"Msg":<msg>,"Description":""}`.
 pub fn msg_reply(when: u64, code: i64, msg: Value) -> Value {
-    json!({ "STATUS": "S", "When": when, "Code": code, "Msg": msg, "Description": "" })
+    status_object("S", when, code, msg, "")
 }
 
 /// The cgminer-style status list of a successful classic reply.
 fn status_list(when: u64, code: i64, msg: &str) -> Value {
-    json!([{ "STATUS": "S", "When": when, "Code": code, "Msg": msg, "Description": "btminer" }])
+    json!([status_object("S", when, code, msg.into(), "btminer")])
 }
 
 /// Replaces every JSON number by its text (the NumbersAsStrings fault).
