@@ -1,9 +1,10 @@
 //! What a snapshot keeps of the per-scrape replies: only the figures the
 //! renderer writes, in compact collector-side types. The typed replies of
 //! [`crate::client::types`] hold every field the firmware sends (a `Board`
-//! is 520 bytes, a `Summary` 640, a `Pool` 488, plus their strings); a fleet
-//! of 5,000 miners held two scrapes of them at once (the one served and the
-//! one being built), which set the exporter's peak memory.
+//! is 520 bytes, a `Summary` 640, a `Pool` 488, plus their strings); every
+//! snapshot of a fleet is alive while its page is rendered (in background
+//! mode, or within `[scrape] min_age`, the previous fleet's too), which set
+//! the exporter's peak memory at 5,000 miners.
 //!
 //! Values stay exactly as rendered before: a [`Reading`] is the `f64` the
 //! renderer wrote (`u64` counters converted as the renderer converted
