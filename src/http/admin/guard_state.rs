@@ -14,6 +14,10 @@
 //! crash leaves the old or the new state, never half of one. Alert dedupe is
 //! not stored: a re-sent alert for a miner the webhook powered off is
 //! stopped by the power marks, and any other by the miner's own status.
+//!
+//! Reads and writes go through [`off_runtime`]: a state file on a slow or
+//! hung disk (the write is fsynced) must not hold up a runtime thread that
+//! serves `/metrics`.
 
 use crate::files::{read_capped, FileError};
 use crate::transport::MinerAddr;
@@ -195,6 +199,21 @@ pub fn save(path: &Path, state: &StoredGuards) -> io::Result<()> {
     result
 }
 
+/// Runs `file_work` (blocking file I/O) so that it holds up no runtime
+/// thread: on the multi-threaded runtime the worker hands its other tasks
+/// to another thread for the duration (`block_in_place`); elsewhere (a
+/// blocking thread, a current-thread runtime in tests, no runtime) it just
+/// runs.
+pub fn off_runtime<T>(file_work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(runtime) if runtime.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(file_work)
+        }
+        _ => file_work(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +324,21 @@ mod tests {
         let path = dir.path().join("missing-dir").join("state.json");
         assert!(save(&path, &StoredGuards::default()).is_err());
         assert!(!dir.path().join("missing-dir").exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn file_work_holds_up_no_runtime_thread() {
+        // One worker: if the file work below kept it, the task that
+        // unblocks it could never run, and the wait would end in a timeout.
+        let (unblock, blocked) = std::sync::mpsc::channel::<()>();
+        let file_work =
+            tokio::spawn(
+                async move { off_runtime(|| blocked.recv_timeout(Duration::from_secs(30))) },
+            );
+        tokio::spawn(async move {
+            let _ = unblock.send(());
+        });
+        let waited = file_work.await.expect("task");
+        assert!(waited.is_ok(), "the runtime's one worker was held");
     }
 }

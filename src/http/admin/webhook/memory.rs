@@ -53,7 +53,10 @@ impl Webhook {
             marks: PowerMarks::default(),
         };
         if let Some(path) = &config.state_file {
-            if let Some(restored) = guard_state::load(path, Clocks::now(), config.budget_window)? {
+            let window = config.budget_window;
+            let restored =
+                guard_state::off_runtime(|| guard_state::load(path, Clocks::now(), window))?;
+            if let Some(restored) = restored {
                 tracing::info!(
                     file = %path.display(),
                     budget_used = restored.budget_taken.len(),
@@ -136,7 +139,7 @@ impl Webhook {
             guards.budget.taken(clocks.instant),
             guards.marks.powered_off(),
         );
-        if let Err(e) = guard_state::save(path, &stored) {
+        if let Err(e) = guard_state::off_runtime(|| guard_state::save(path, &stored)) {
             self.state_write_failures.inc();
             tracing::error!(
                 file = %path.display(), error = %e,
