@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use whatsminer_exporter::client::types::{Devs, Edevs, FromReply, Pools, Summary};
+use whatsminer_exporter::client::Api;
 use whatsminer_exporter::collector::render::{render_miners, ExpositionWriter};
 use whatsminer_exporter::collector::{
     compact, Collector, CollectorConfig, MinerSnapshot, MinerTarget,
@@ -61,7 +62,7 @@ fn snapshot(summary: &str, boards: &str) -> MinerSnapshot {
         pools,
         info: None,
         last_success: None,
-        protocol: "v2",
+        api: Api::V2,
         dialect: None,
         repairs: None,
     }

@@ -116,10 +116,11 @@ async fn v2_and_v3_miners_give_the_same_families_and_the_simulated_values() {
     let per_miner: Vec<_> = scrape.miners.iter().map(samples).collect();
     for (i, m) in scrape.miners.iter().enumerate() {
         assert!(m.up(), "miner {i} down: {:?}", m.down_error());
-        let want = if i < 2 { "v2" } else { "v3" };
-        assert_eq!(m.protocol, want, "miner {i}");
+        let want = if i < 2 { Api::V2 } else { Api::V3 };
+        assert_eq!(m.api, want, "miner {i}");
         let info = &per_miner[i]["whatsminer_miner_info"][0].0;
-        assert!(info.contains(&format!("protocol=\"{want}\"")), "{info}");
+        let label = format!("protocol=\"{}\"", want.as_str());
+        assert!(info.contains(&label), "{info}");
     }
 
     let v2 = names(&per_miner[0]);
@@ -188,10 +189,15 @@ async fn auto_detection_picks_each_api_once_and_detects_again_after_failures() {
     let collector = Arc::new(Collector::new(CollectorConfig::default()));
     for _ in 0..3 {
         let scrape = collector.scrape_fleet(&targets, deadline()).await;
-        let got: Vec<_> = scrape.miners.iter().map(|m| (m.up(), m.protocol)).collect();
+        let got: Vec<_> = scrape.miners.iter().map(|m| (m.up(), m.api)).collect();
         assert_eq!(
             got,
-            [(true, "v2"), (true, "v2"), (true, "v3"), (true, "v3")]
+            [
+                (true, Api::V2),
+                (true, Api::V2),
+                (true, Api::V3),
+                (true, Api::V3)
+            ]
         );
     }
     assert_eq!(
@@ -237,10 +243,7 @@ async fn auto_detection_picks_each_api_once_and_detects_again_after_failures() {
     for _ in 0..3 {
         let scrape = collector.scrape_fleet(&targets, deadline()).await;
         assert!(!scrape.miners[3].up());
-        assert_eq!(
-            scrape.miners[3].protocol, "v3",
-            "the label stays while down"
-        );
+        assert_eq!(scrape.miners[3].api, Api::V3, "the label stays while down");
     }
     assert_eq!(collector.detector().detections(), 4);
     v3_miner.set_fault(None);
@@ -248,7 +251,7 @@ async fn auto_detection_picks_each_api_once_and_detects_again_after_failures() {
     for _ in 0..50 {
         let scrape = collector.scrape_fleet(&targets, deadline()).await;
         if scrape.miners[3].up() {
-            assert_eq!(scrape.miners[3].protocol, "v3");
+            assert_eq!(scrape.miners[3].api, Api::V3);
             up = true;
             break;
         }

@@ -22,10 +22,7 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use support::prometheus::PrometheusProcess;
 use support::{sim_fleet, target, tool};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use whatsminer_exporter::collector::CollectorConfig;
 use whatsminer_exporter::config::web::load_web;
-use whatsminer_exporter::exporter::Exporter;
 use whatsminer_exporter::settings::web::WebConfig;
 use whatsminer_exporter::settings::Settings;
 
@@ -57,50 +54,27 @@ fn write_pki(dir: &Path) {
     );
 }
 
+/// Test settings ([`support::exporter_settings`]) behind `web`.
 fn start_settings(
     targets: Vec<Arc<whatsminer_exporter::collector::MinerTarget>>,
     web: WebConfig,
 ) -> Settings {
-    Settings {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        targets,
-        collector: CollectorConfig::default(),
-        scrape: Default::default(),
-        probe: Default::default(),
-        reload: Default::default(),
-        web: Some(web),
-        admin: None,
-        log: Default::default(),
-    }
+    let mut settings = support::exporter_settings(targets);
+    settings.web = Some(web);
+    settings
 }
 
-/// A GET with optional basic credentials over plain HTTP/1.0: (status, head).
+/// A GET with optional basic credentials, on the shared test client:
+/// (status, head).
 async fn get(addr: SocketAddr, path: &str, credentials: Option<(&str, &str)>) -> (u16, String) {
     use base64::Engine;
-    let auth = credentials.map_or(String::new(), |(u, p)| {
+    let auth = credentials.map(|(u, p)| {
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-        format!("Authorization: Basic {encoded}\r\n")
+        format!("Basic {encoded}")
     });
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n{auth}\r\n");
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.take(8 * 1024 * 1024).read_to_end(&mut raw).await?;
-        Ok::<_, std::io::Error>(raw)
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(20), exchange)
-        .await
-        .expect("answer within 20 s")
-        .expect("HTTP exchange");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let head = text.split("\r\n\r\n").next().unwrap_or("").to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status line");
-    (status, head)
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    let reply = support::http::request(addr, "GET", path, &headers, b"").await;
+    (reply.status, reply.head)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,9 +104,7 @@ async fn wrong_credentials_get_401_and_no_miner_is_contacted() {
     )
     .expect("write");
     let web = load_web(&path).expect("web config");
-    let exporter = Exporter::start(start_settings(vec![target(miner_addr, "m")], web))
-        .await
-        .expect("starts");
+    let exporter = support::start(start_settings(vec![target(miner_addr, "m")], web)).await;
     let addr = exporter.metrics_addr();
     let probe = format!("/probe?target={miner_addr}");
     for path in ["/metrics", probe.as_str(), "/-/ready"] {
@@ -190,9 +162,7 @@ async fn the_exporter_toolkit_documentation_example_is_accepted_as_is() {
     let users: Vec<&String> = web.users.keys().collect();
     assert_eq!(users, ["alice", "bob"]);
     assert_eq!(web.auth_excluded_paths, ["/-/healthy", "/-/ready"]);
-    let exporter = Exporter::start(start_settings(Vec::new(), web))
-        .await
-        .expect("starts");
+    let exporter = support::start(start_settings(Vec::new(), web)).await;
     exporter.shutdown().await;
 }
 
@@ -245,9 +215,7 @@ async fn prometheus_scrapes_over_tls_with_basic_auth_and_a_client_certificate() 
     )
     .expect("write");
     let web = load_web(&web_path).unwrap_or_else(|e| panic!("{e}"));
-    let exporter = Exporter::start(start_settings(targets, web))
-        .await
-        .expect("starts");
+    let exporter = support::start(start_settings(targets, web)).await;
     let addr = exporter.metrics_addr();
     let right: PathBuf = dir.path().join("right-password");
     let wrong: PathBuf = dir.path().join("wrong-password");

@@ -28,7 +28,7 @@ use std::time::Duration;
 /// `--protocol`: the words of [`ApiChoice`], parsed by its own `FromStr`.
 fn api_choice_parser() -> impl clap::builder::TypedValueParser<Value = ApiChoice> {
     use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(ApiChoice::WORDS)
+    clap::builder::PossibleValuesParser::new(ApiChoice::words())
         .try_map(|word| word.parse::<ApiChoice>())
 }
 

@@ -7,7 +7,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// An API a miner speaks.
+/// An API a miner speaks. A new API is a variant here (with its word in
+/// [`Api::as_str`] and its place in [`Api::ALL`]), a backend module in
+/// [`super::backend`] with its arm in `Backends::get`, and a way to detect
+/// it in [`super::detect`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Api {
     /// API v2 on port 4028 (JSON, token flow for writes).
@@ -17,7 +20,11 @@ pub enum Api {
 }
 
 impl Api {
-    /// `"v2"` or `"v3"`, the `protocol` label value.
+    /// Every API, in the order help texts list them.
+    pub const ALL: [Api; 2] = [Api::V2, Api::V3];
+
+    /// `"v2"` or `"v3"`: the word in the configuration, the CLI and the
+    /// `protocol` label.
     pub fn as_str(self) -> &'static str {
         match self {
             Api::V2 => "v2",
@@ -27,39 +34,51 @@ impl Api {
 }
 
 /// The API asked for: one fixed API, or detect it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiChoice {
-    #[default]
-    V2,
-    V3,
+    Fixed(Api),
     /// Detect once, then remember.
     Auto,
 }
 
+impl Default for ApiChoice {
+    fn default() -> Self {
+        ApiChoice::V2
+    }
+}
+
 impl ApiChoice {
-    /// Every choice with its word, in the order help texts list them.
-    pub const ALL: [(&'static str, ApiChoice); 3] = [
-        ("v2", ApiChoice::V2),
-        ("v3", ApiChoice::V3),
-        ("auto", ApiChoice::Auto),
-    ];
+    /// Shorthand for `Fixed(Api::V2)`, the default.
+    pub const V2: ApiChoice = ApiChoice::Fixed(Api::V2);
+    /// Shorthand for `Fixed(Api::V3)`.
+    pub const V3: ApiChoice = ApiChoice::Fixed(Api::V3);
+    const AUTO: &'static str = "auto";
+
+    /// Every choice with its word, in the order help texts list them:
+    /// each API, then `auto`.
+    pub fn all() -> impl Iterator<Item = (&'static str, ApiChoice)> {
+        Api::ALL
+            .into_iter()
+            .map(|api| (api.as_str(), ApiChoice::Fixed(api)))
+            .chain([(Self::AUTO, ApiChoice::Auto)])
+    }
 
     /// The words accepted, for help texts and errors.
-    pub const WORDS: [&'static str; 3] = ["v2", "v3", "auto"];
+    pub fn words() -> impl Iterator<Item = &'static str> {
+        Self::all().map(|(word, _)| word)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            ApiChoice::V2 => "v2",
-            ApiChoice::V3 => "v3",
-            ApiChoice::Auto => "auto",
+            ApiChoice::Fixed(api) => api.as_str(),
+            ApiChoice::Auto => Self::AUTO,
         }
     }
 
     /// The API when the choice fixes one; `None` for `auto`.
     pub fn fixed(self) -> Option<Api> {
         match self {
-            ApiChoice::V2 => Some(Api::V2),
-            ApiChoice::V3 => Some(Api::V3),
+            ApiChoice::Fixed(api) => Some(api),
             ApiChoice::Auto => None,
         }
     }
@@ -81,10 +100,9 @@ impl FromStr for ApiChoice {
     type Err = UnknownApi;
 
     fn from_str(word: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
+        Self::all()
             .find(|(w, _)| *w == word)
-            .map(|(_, choice)| *choice)
+            .map(|(_, choice)| choice)
             .ok_or(UnknownApi)
     }
 }
@@ -95,14 +113,11 @@ mod tests {
 
     #[test]
     fn words_parse_and_print_back() {
-        for (word, choice) in ApiChoice::ALL {
+        for (word, choice) in ApiChoice::all() {
             assert_eq!(word.parse::<ApiChoice>(), Ok(choice));
             assert_eq!(choice.as_str(), word);
         }
-        assert_eq!(
-            ApiChoice::WORDS.to_vec(),
-            ApiChoice::ALL.map(|(w, _)| w).to_vec()
-        );
+        assert_eq!(ApiChoice::words().collect::<Vec<_>>(), ["v2", "v3", "auto"]);
         for bad in ["", "V2", "v4", "auto "] {
             assert_eq!(bad.parse::<ApiChoice>(), Err(UnknownApi), "{bad:?}");
         }

@@ -397,7 +397,7 @@ impl Collector {
             pools,
             info,
             last_success,
-            protocol: api.as_str(),
+            api,
             dialect,
             repairs: Some(repairs),
         }
@@ -458,7 +458,7 @@ impl Collector {
             last_success,
             repairs: self.known_repair_counts(&target.addr),
             target,
-            protocol: api.as_str(),
+            api,
             dialect,
         }
     }

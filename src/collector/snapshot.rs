@@ -3,7 +3,7 @@
 //! last complete set to serve from.
 
 use crate::client::backend::SlowData;
-use crate::client::Dialect;
+use crate::client::{Api, Dialect};
 use crate::collector::compact::{CompactBoards, CompactPools, CompactSummary};
 use crate::collector::target::MinerTarget;
 use crate::error::MinerError;
@@ -28,8 +28,8 @@ pub struct MinerSnapshot {
     pub info: Option<Arc<SlowData>>,
     /// The last time `summary` succeeded, this scrape or before.
     pub last_success: Option<SystemTime>,
-    /// The protocol actually spoken (`v2`/`v3`), for the info metric.
-    pub protocol: &'static str,
+    /// The API actually spoken (the info metric's `protocol` label).
+    pub api: Api,
     /// How the miner's requests were sent, for APIs with dialects (v2).
     pub dialect: Option<Dialect>,
     /// Replies of this miner repaired so far, by kind (`None` before any

@@ -86,7 +86,7 @@ fn protocol(
     field: &str,
     default: ApiChoice,
 ) -> Result<ApiChoice, ConfigError> {
-    ctx.choice(value, field, &ApiChoice::ALL, default)
+    ctx.choice(value, field, &ApiChoice::all().collect::<Vec<_>>(), default)
 }
 
 /// One `[[miners]]` entry, with the places of its address and name.

@@ -52,7 +52,7 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
                         ("api_version", api),
                         ("mac", mac),
                         ("hostname", hostname),
-                        ("protocol", m.protocol),
+                        ("protocol", m.api.as_str()),
                         ("request_key", request_key),
                     ],
                     Some(1.0),
