@@ -3,6 +3,8 @@
 //! [`Settings`]. `serve`, `demo` and the integration tests all start the
 //! exporter through [`Exporter::start`].
 
+mod file_watch;
+
 use crate::collector::Collector;
 use crate::http::admin::AdminState;
 use crate::http::{self, server, AppState};
@@ -168,13 +170,19 @@ impl Exporter {
     }
 
     /// Reloads (SIGHUP, `POST /-/reload`) by calling `load` (off the
-    /// runtime threads: it reads files) and applying its settings.
-    pub fn reload_from<F>(&self, load: F, log: Option<LogControl>)
+    /// runtime threads: it reads files) and applying its settings; reads
+    /// the miner list again when a `[[miner_files]]` list changes.
+    pub fn reload_from<F>(&mut self, load: F, log: Option<LogControl>)
     where
         F: Fn() -> Result<Settings, String> + Send + Sync + 'static,
     {
         let applier = self.applier(log);
-        let load = Arc::new(load);
+        let load: file_watch::Loader = Arc::new(load);
+        self.tasks.push(file_watch::spawn(
+            applier.clone(),
+            load.clone(),
+            self.shutdown.subscribe(),
+        ));
         self.state.set_reloader(Arc::new(move || {
             let applier = applier.clone();
             let load = load.clone();
@@ -250,6 +258,38 @@ impl Applier {
         apply_to_state(&self.state, settings.clone());
         *current = settings;
         Ok(report)
+    }
+
+    /// Applies only the miner list of `settings` (scrape targets, the
+    /// admin API's miners, the lists' paths); returns how many miners.
+    pub fn apply_miners(&self, settings: Settings) -> usize {
+        let mut current = self
+            .running
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let miners = settings.targets.len();
+        self.state.set_targets(settings.targets.clone());
+        let admin_miners = settings.admin.map(|a| a.miners);
+        if let (Some(admin), Some(list)) = (&self.admin, &admin_miners) {
+            admin.set_miners(list.clone());
+        }
+        current.targets = settings.targets;
+        if let (Some(now), Some(list)) = (current.admin.as_mut(), admin_miners) {
+            now.miners = list;
+        }
+        current.miner_files.paths = settings.miner_files.paths;
+        miners
+    }
+
+    /// The miner files of the running settings.
+    fn miner_files(&self) -> crate::settings::MinerFiles {
+        self.running
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .miner_files
+            .clone()
     }
 }
 

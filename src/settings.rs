@@ -36,9 +36,19 @@ pub struct Settings {
     pub web: Option<WebConfig>,
     /// The admin API (and its webhook); `None` keeps it off.
     pub admin: Option<AdminSettings>,
+    /// The `[[miner_files]]` watched for changes.
+    pub miner_files: MinerFiles,
     /// `[log]`: set up by the program that runs the exporter (`serve`);
     /// here so that a reload sees its changes.
     pub log: LogSettings,
+}
+
+/// The target lists a reload reads (`[[miner_files]]`), checked for
+/// changes every `poll` (zero: never) and read again without a reload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MinerFiles {
+    pub paths: Vec<PathBuf>,
+    pub poll: Duration,
 }
 
 /// `[log]`, as the program that sets up logging reads it.

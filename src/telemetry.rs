@@ -21,6 +21,7 @@ pub struct Telemetry {
     pub config_reload_ok: IntGauge,
     pub config_reload_timestamp: Gauge,
     pub config_restart_required: IntGaugeVec,
+    pub miner_files_reload_ok: IntGauge,
     pub http_requests: IntCounterVec,
     pub admin_commands: IntCounterVec,
     pub admin_auth_failures: IntCounter,
@@ -155,6 +156,15 @@ impl Telemetry {
             )
             .unwrap_or_else(|e| panic!("{e}")),
         );
+        let miner_files_reload_ok = register(
+            &registry,
+            IntGauge::new(
+                "whatsminer_exporter_miner_files_last_reload_successful",
+                "1 if the last read of changed [[miner_files]] worked (0: the previous miner list is kept).",
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        miner_files_reload_ok.set(1);
         let http_requests = counter_vec(
             &registry,
             "whatsminer_exporter_http_requests_total",
@@ -214,6 +224,7 @@ impl Telemetry {
             config_reload_ok,
             config_reload_timestamp,
             config_restart_required,
+            miner_files_reload_ok,
             http_requests,
             admin_commands,
             admin_auth_failures,

@@ -171,7 +171,7 @@ async fn reload_adds_and_removes_miners() {
     };
     write(&[(0, "m0"), (1, "m1")]);
     let config = whatsminer_exporter::config::load(&path).unwrap();
-    let exporter = Exporter::start(config.settings()).await.unwrap();
+    let mut exporter = Exporter::start(config.settings()).await.unwrap();
     let reload_path = path.clone();
     exporter.reload_from(
         move || {

@@ -237,3 +237,75 @@ async fn a_failed_reload_quotes_no_file_content() {
         "kept"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_miner_file_is_read_without_a_reload() {
+    use whatsminer_exporter::sim::{Fleet, FleetConfig};
+    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(2))
+        .await
+        .unwrap();
+    let a = fleet.addrs();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("fleet.json");
+    let write_list = |miners: &[(usize, &str)]| {
+        let groups: Vec<_> = miners
+            .iter()
+            .map(|(i, name)| json!({"targets": [a[*i].to_string()], "labels": {"miner": name}}))
+            .collect();
+        std::fs::write(&list, serde_json::to_string_pretty(&groups).unwrap()).unwrap();
+    };
+    write_list(&[(0, "m0")]);
+    let config_path = dir.path().join("exporter.toml");
+    std::fs::write(
+        &config_path,
+        "[server]\nlisten = \"127.0.0.1:0\"\nminer_files_poll = \"1s\"\n\
+         [scrape]\nconnect_timeout = \"1s\"\ncommand_timeout = \"2s\"\n\
+         [[miner_files]]\npath = \"fleet.json\"\n",
+    )
+    .unwrap();
+    let config_file = config_path.clone();
+    let load = move || {
+        whatsminer_exporter::config::load(&config_path)
+            .map(|c| c.settings())
+            .map_err(|e| e.to_string())
+    };
+    let mut exporter = whatsminer_exporter::exporter::Exporter::start(load().unwrap())
+        .await
+        .unwrap();
+    exporter.reload_from(load, None);
+    let metrics = || async {
+        admin_support::request(exporter.metrics_addr(), "GET", "/metrics", &[], b"")
+            .await
+            .body
+    };
+    assert!(metrics().await.contains("whatsminer_up{miner=\"m0\"} 1"));
+    let m1 = fleet.miner(1).unwrap();
+    assert_eq!(m1.command_count("summary"), 0);
+
+    // A second miner in the list: scraped without SIGHUP.
+    write_list(&[(0, "m0"), (1, "m1")]);
+    let state = exporter.state.clone();
+    assert!(admin_support::wait_for(Duration::from_secs(20), || state.targets().len() == 2).await);
+    let body = metrics().await;
+    assert!(body.contains("whatsminer_up{miner=\"m1\"} 1"), "{body}");
+    assert!(m1.command_count("summary") > 0, "the new miner was asked");
+
+    // A broken list keeps the running one, says so, and quotes nothing.
+    std::fs::write(&list, "[{\"targets\": [\"secret-ish value!\"]}]").unwrap();
+    let gauge = &state.telemetry.miner_files_reload_ok;
+    assert!(admin_support::wait_for(Duration::from_secs(20), || gauge.get() == 0).await);
+    assert_eq!(state.targets().len(), 2);
+    let body = metrics().await;
+    assert!(body.contains("whatsminer_exporter_miner_files_last_reload_successful 0"));
+    assert!(body.contains("whatsminer_up{miner=\"m1\"} 1"), "{body}");
+    // What the log line says is the load error: no content in it.
+    let error = whatsminer_exporter::config::load(&config_file).unwrap_err();
+    assert!(!error.to_string().contains("secret-ish"), "{error}");
+
+    // Fixed: read again, one miner left.
+    write_list(&[(1, "m1")]);
+    assert!(admin_support::wait_for(Duration::from_secs(20), || gauge.get() == 1).await);
+    assert_eq!(state.targets().len(), 1);
+    exporter.shutdown().await;
+    fleet.shutdown().await;
+}

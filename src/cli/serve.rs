@@ -84,7 +84,7 @@ pub async fn serve(args: ServeArgs) -> u8 {
         &config.log.level,
         config.log.format == config::LogFormat::Json,
     );
-    let exporter = match Exporter::start(config.settings()).await {
+    let mut exporter = match Exporter::start(config.settings()).await {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, listen = %config.server.listen, "cannot start the exporter");

@@ -236,6 +236,25 @@ pub(crate) fn server(ctx: &Ctx, raw: &RawServer) -> Result<ServerConfig, ConfigE
         None => None,
         Some(path) => Some(super::web::load_web(&ctx.path(path))?),
     };
+    let field = "server.miner_files_poll";
+    let miner_files_poll = ctx.duration(
+        &raw.miner_files_poll,
+        field,
+        super::DEFAULT_MINER_FILES_POLL,
+    )?;
+    if let Some(text) = &raw.miner_files_poll {
+        let off = miner_files_poll.is_zero();
+        if !off
+            && (miner_files_poll < Duration::from_secs(1)
+                || miner_files_poll > Duration::from_secs(3600))
+        {
+            return Err(ctx.invalid(
+                &text.span(),
+                field,
+                "must be \"0s\" (off) or from 1s to 1h".into(),
+            ));
+        }
+    }
     Ok(ServerConfig {
         listen,
         probe: ProbePolicy {
@@ -245,6 +264,7 @@ pub(crate) fn server(ctx: &Ctx, raw: &RawServer) -> Result<ServerConfig, ConfigE
         },
         reload,
         web,
+        miner_files_poll,
     })
 }
 

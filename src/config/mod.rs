@@ -68,6 +68,9 @@ pub const DEFAULT_ADMIN_PORT: u16 = 9711;
 /// fails fast instead of filling memory.
 pub const MAX_CONFIG_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// How often `[[miner_files]]` are checked for changes by default.
+pub const DEFAULT_MINER_FILES_POLL: Duration = Duration::from_secs(5);
+
 /// Background scrapes' period when `[scrape] refresh_interval` names none.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -85,6 +88,8 @@ pub struct Config {
     pub webhook: WebhookSettings,
     /// `[metrics]`: the metric groups; each miner's are in its entry.
     pub metrics: MetricsConfig,
+    /// The `[[miner_files]]` lists, resolved from the config's folder.
+    pub miner_files: Vec<PathBuf>,
     /// The file the configuration came from.
     pub source: PathBuf,
 }
@@ -94,6 +99,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub probe: ProbePolicy,
     pub reload: ReloadAccess,
+    /// How often the `[[miner_files]]` are checked for changes; zero: never
+    /// (read at start and reload only).
+    pub miner_files_poll: Duration,
     /// `[server] web_config_file` (or `--web.config.file`): TLS, basic
     /// auth and headers of the metrics listener; `None`: plain HTTP.
     pub web: Option<WebConfig>,
@@ -161,6 +169,7 @@ impl Default for ServerConfig {
             probe: ProbePolicy::default(),
             reload: ReloadAccess::default(),
             web: None,
+            miner_files_poll: DEFAULT_MINER_FILES_POLL,
         }
     }
 }
@@ -210,6 +219,7 @@ impl Config {
             admin: None,
             webhook: WebhookSettings::default(),
             metrics: MetricsConfig::default(),
+            miner_files: Vec::new(),
             source: PathBuf::from("<demo>"),
         }
     }
@@ -261,6 +271,7 @@ pub fn from_str(text: &str, source: &Path) -> Result<Config, ConfigError> {
         admin,
         webhook,
         metrics,
+        miner_files: raw.miner_files.iter().map(|f| ctx.path(&f.path)).collect(),
         source: source.to_path_buf(),
     })
 }

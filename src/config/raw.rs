@@ -47,6 +47,7 @@ pub(crate) struct RawServer {
     pub probe_ports: Option<Vec<Int>>,
     pub reload_endpoint: Option<Text>,
     pub web_config_file: Option<Text>,
+    pub miner_files_poll: Option<Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -6,7 +6,9 @@
 use super::{Config, MinerEntry};
 use crate::client::ClientConfig;
 use crate::collector::{CollectorConfig, MinerTarget};
-use crate::settings::{AdminMiner, AdminSettings, LogSettings, ScrapeSettings, Settings};
+use crate::settings::{
+    AdminMiner, AdminSettings, LogSettings, MinerFiles, ScrapeSettings, Settings,
+};
 use crate::transport::Limits;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +46,10 @@ impl Config {
                 mode: scrape.mode,
                 min_age: scrape.min_age,
                 groups: self.metrics.base,
+            },
+            miner_files: MinerFiles {
+                paths: self.miner_files.clone(),
+                poll: self.server.miner_files_poll,
             },
             log: LogSettings {
                 level: self.log.level.clone(),

@@ -159,10 +159,17 @@ impl AppState {
         self.reloader.read().is_ok_and(|r| r.is_some())
     }
 
+    /// Held while settings are loaded and applied: reloads and the reads
+    /// of changed miner files run one at a time, so an older read never
+    /// lands after a newer one.
+    pub async fn reload_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reload_lock.lock().await
+    }
+
     /// Runs the configured reload; the gauges say whether it worked and
     /// which changed settings wait for a restart.
     pub async fn reload(&self) -> Result<ReloadReport, String> {
-        let _one_at_a_time = self.reload_lock.lock().await;
+        let _one_at_a_time = self.reload_guard().await;
         let reloader = self.reloader.read().ok().and_then(|r| r.clone());
         let Some(reloader) = reloader else {
             return Err("no configuration file to reload".into());

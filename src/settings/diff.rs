@@ -32,6 +32,7 @@ pub const SETTINGS: &[(&str, Effect)] = &[
     ("server.probe_ports", Effect::Reload),
     ("server.reload_endpoint", Effect::Reload),
     ("server.web_config_file", Effect::Restart),
+    ("server.miner_files_poll", Effect::Reload),
     ("log.level", Effect::Reload),
     ("log.format", Effect::Restart),
     ("scrape.timeout", Effect::Reload),
@@ -109,6 +110,7 @@ pub fn changes(old: &Settings, new: &Settings) -> Changes {
         reload,
         web,
         admin,
+        miner_files,
         log,
     } = new;
     c.note("server.listen", *listen != old.listen, Restart);
@@ -142,6 +144,13 @@ pub fn changes(old: &Settings, new: &Settings) -> Changes {
         (Some(old), Some(new)) => admin_changes(&mut c, old, new),
         (None, None) => {}
     }
+    let super::MinerFiles { paths, poll } = miner_files;
+    c.note("miners", *paths != old.miner_files.paths, Reload);
+    c.note(
+        "server.miner_files_poll",
+        *poll != old.miner_files.poll,
+        Reload,
+    );
     let LogSettings { level, json } = log;
     c.note("log.level", *level != old.log.level, Reload);
     c.note("log.format", *json != old.log.json, Restart);

@@ -149,7 +149,7 @@ impl Harness {
             Ok(settings)
         };
         let settings = load().unwrap_or_else(|e: String| panic!("config: {e}\n{toml}"));
-        let exporter = Exporter::start(settings.clone()).await.expect("exporter");
+        let mut exporter = Exporter::start(settings.clone()).await.expect("exporter");
         exporter.reload_from(load, None);
         let admin = exporter.admin_addr().expect("admin API on");
         Harness {

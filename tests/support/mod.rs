@@ -133,6 +133,7 @@ pub fn exporter_settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
         reload: Default::default(),
         web: None,
         admin: None,
+        miner_files: Default::default(),
         log: Default::default(),
     }
 }

@@ -38,6 +38,11 @@ fn each_change_is_named_on_its_side() {
         ),
         (
             "server",
+            "miner_files_poll = \"0s\"",
+            "server.miner_files_poll",
+        ),
+        (
+            "server",
             "probe_targets = \"configured\"",
             "server.probe_targets",
         ),
