@@ -309,3 +309,28 @@ async fn a_changed_miner_file_is_read_without_a_reload() {
     exporter.shutdown().await;
     fleet.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_action_still_retrying_is_not_sent_after_a_reload_turns_dry_run_on() {
+    let mut setup = Setup::new(1);
+    setup.webhook = "retries = 10".into();
+    // Busy: every try fails before the command runs, so it is retried.
+    setup.faults = vec![(0, whatsminer_exporter::sim::Fault::OverMaxConnect)];
+    let h = Harness::start("reload-queued", setup).await;
+    assert_eq!(
+        alert_decision(&h, "sim-0", "a").await,
+        (200, "queued".into())
+    );
+    let text = h
+        .config_text
+        .replace("[webhook]\n", "[webhook]\ndry_run = true\n");
+    assert_eq!(h.reload_with(&text).await.status, 200);
+    // The miner would now take the command: without the stop, a retry
+    // would power it off.
+    h.miner(0).set_fault(None);
+    let ended =
+        || h.webhook_actions("power_off", "refused") + h.webhook_actions("power_off", "error") == 1;
+    assert!(admin_support::wait_for(WAIT, ended).await);
+    assert_eq!(h.webhook_actions("power_off", "ok"), 0);
+    assert!(h.miner(0).powered_on());
+}
