@@ -4,13 +4,12 @@
 //! the server healthy. Also: every documented admin route answers 401
 //! without the token, whatever the method.
 
-mod admin_support;
 mod support;
 
-use admin_support::{request, Harness, Setup, TOKEN};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::admin::{request, Harness, Setup, TOKEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The admin routes, as documented (method, path pattern).

@@ -2,11 +2,10 @@
 //! allow list, unknown miners, bad input, the power round trip, the audit
 //! line, and refusals that must never reach a miner.
 
-mod admin_support;
 mod support;
 
-use admin_support::{miner_name, request, sample, Harness, Setup, TOKEN};
 use std::time::Duration;
+use support::admin::{miner_name, request, sample, Harness, Setup, TOKEN};
 use whatsminer_exporter::sim::Fault;
 
 #[tokio::test]
@@ -79,7 +78,7 @@ async fn bad_credentials_get_401_are_counted_and_reach_no_miner() {
         Some(sent as f64)
     );
     // The token never shows up in any log line.
-    assert!(!admin_support::captured_text().contains(TOKEN));
+    assert!(!support::admin::captured_text().contains(TOKEN));
 }
 
 #[tokio::test]
@@ -155,7 +154,7 @@ async fn writes_one_audit_line_per_action_without_secrets() {
     assert!(line["peer"]
         .as_str()
         .is_some_and(|p| p.starts_with("127.0.0.1:")));
-    let text = admin_support::captured_text();
+    let text = support::admin::captured_text();
     assert!(
         !text.contains("hunter2") && !text.contains("t0k"),
         "secret logged"

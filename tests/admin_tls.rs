@@ -6,13 +6,12 @@
 //! certificate is served without a restart, and files that do not load stop
 //! the start instead of serving plaintext.
 
-mod admin_support;
 mod support;
 
-use admin_support::{miner_name, request_on, Harness, Reply, Setup, TOKEN};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use support::admin::{miner_name, request_on, Harness, Reply, Setup, TOKEN};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;

@@ -3,12 +3,11 @@
 //! action lookup, retries only when the command surely did not run, and
 //! malformed payloads.
 
-mod admin_support;
 mod support;
 
-use admin_support::{sample, Harness, Setup};
 use serde_json::{json, Value};
 use std::time::Duration;
+use support::admin::{sample, Harness, Setup};
 use whatsminer_exporter::sim::Fault;
 
 /// Generous: a webhook action is one or two loopback round trips.
@@ -75,7 +74,7 @@ async fn a_firing_alert_powers_its_miner_off_and_nothing_else() {
         "answers at once"
     );
     assert_eq!(decisions(&reply), ["queued"]);
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
     assert!(!h.miner(1).powered_on());
     assert!(h.miner(0).powered_on() && h.miner(2).powered_on());
     assert_eq!(h.miner(1).command_count("power_off"), 1);
@@ -122,7 +121,9 @@ async fn dry_run_counts_and_logs_but_sends_nothing() {
         &notification(vec![hot("sim-0", "a"), hot("sim-1", "b")]),
     )
     .await;
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "dry_run") == 2).await);
+    assert!(
+        support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "dry_run") == 2).await
+    );
     assert!(h.miner(0).powered_on() && h.miner(1).powered_on());
     assert_eq!(
         h.miner(0).command_count("power_off") + h.miner(1).command_count("power_off"),
@@ -149,7 +150,9 @@ async fn dry_run_in_the_url_is_honoured_and_never_ambiguous() {
     let r = h.post("/admin/alertmanager?dry_run=true", &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(decisions(&r.json()), ["dry_run"]);
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "dry_run") == 1).await);
+    assert!(
+        support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "dry_run") == 1).await
+    );
     for query in [
         "dry_run=true&dry_run=false",
         "dry_run=false&dry_run=true",
@@ -186,7 +189,7 @@ async fn the_budget_caps_power_offs_per_window() {
         h.webhook_actions("power_off", "ok") + h.webhook_actions("power_off", "budget_exceeded")
             == 4
     };
-    assert!(admin_support::wait_for(WAIT, settled).await);
+    assert!(support::admin::wait_for(WAIT, settled).await);
     assert_eq!(h.webhook_actions("power_off", "ok"), 2);
     assert_eq!(h.webhook_actions("power_off", "budget_exceeded"), 2);
     let off = h.fleet.miners().iter().filter(|m| !m.powered_on()).count();
@@ -201,7 +204,7 @@ async fn the_budget_caps_power_offs_per_window() {
         ["budget_exceeded"]
     );
     assert!(
-        admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "budget_exceeded")
+        support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "budget_exceeded")
             == 3)
         .await
     );
@@ -219,7 +222,7 @@ async fn repeats_act_once_and_a_powered_off_miner_is_not_hit_again() {
     let h = Harness::start("wh-dedupe", Setup::new(2)).await;
     let payload = notification(vec![hot("sim-0", "same")]);
     send(&h, &payload).await;
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
     let reply = send(&h, &payload).await;
     assert_eq!(decisions(&reply), ["duplicate"]);
     assert_eq!(h.webhook_actions("power_off", "duplicate"), 1);
@@ -234,7 +237,7 @@ async fn repeats_act_once_and_a_powered_off_miner_is_not_hit_again() {
     )
     .await;
     assert_eq!(decisions(&reply), ["queued", "already_off"]);
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 2).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 2).await);
     assert_eq!(h.miner(1).command_count("power_off"), 1);
 }
 
@@ -245,7 +248,7 @@ async fn a_miner_found_off_by_its_status_is_left_alone() {
     let reply = send(&h, &notification(vec![hot("sim-0", "off")])).await;
     assert_eq!(decisions(&reply), ["queued"]);
     assert!(
-        admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "already_off") == 1).await
+        support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "already_off") == 1).await
     );
     assert_eq!(h.miner(0).command_count("power_off"), 0);
     assert_eq!(h.miner(0).command_count("status"), 1);
@@ -258,8 +261,8 @@ async fn resolved_alerts_power_on_only_when_enabled_and_only_our_miners() {
     setup.webhook = "power_on_when_resolved = true".into();
     let h = Harness::start("wh-resolve", setup).await;
     send(&h, &notification(vec![hot("sim-0", "r0")])).await;
-    assert!(admin_support::wait_for(WAIT, || !h.miner(0).powered_on()).await);
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || !h.miner(0).powered_on()).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
     let resolved = alert(
         "resolved",
         "r0",
@@ -267,7 +270,7 @@ async fn resolved_alerts_power_on_only_when_enabled_and_only_our_miners() {
     );
     let reply = send(&h, &notification(vec![resolved.clone()])).await;
     assert_eq!(decisions(&reply), ["queued"]);
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_on", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_on", "ok") == 1).await);
     assert!(h.miner(0).powered_on());
     assert_eq!(
         send(&h, &notification(vec![resolved])).await["alerts"][0]["decision"],
@@ -290,7 +293,7 @@ async fn resolved_alerts_power_on_only_when_enabled_and_only_our_miners() {
     // Off by default: a resolved alert does nothing.
     let h2 = Harness::start("wh-resolve-off", Setup::new(1)).await;
     send(&h2, &notification(vec![hot("sim-0", "q")])).await;
-    assert!(admin_support::wait_for(WAIT, || h2.webhook_actions("power_off", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h2.webhook_actions("power_off", "ok") == 1).await);
     let resolved = alert(
         "resolved",
         "q",
@@ -346,9 +349,9 @@ async fn miners_and_actions_come_from_labels_with_fallbacks() {
             "queued"
         ]
     );
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
     assert!(
-        admin_support::wait_for(WAIT, || h.webhook_actions("restart_btminer", "ok") == 1).await
+        support::admin::wait_for(WAIT, || h.webhook_actions("restart_btminer", "ok") == 1).await
     );
     assert!(!h.miner(2).powered_on(), "default action is power_off");
     assert!(h.miner(0).powered_on());
@@ -368,7 +371,7 @@ async fn retries_only_what_surely_did_not_run() {
     // Connection refused: tried 1 + 2 times, then an error; a re-send acts again.
     let payload = notification(vec![hot("sim-0", "down")]);
     send(&h, &payload).await;
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "error") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "error") == 1).await);
     let line = h
         .audit()
         .into_iter()
@@ -382,7 +385,7 @@ async fn retries_only_what_surely_did_not_run() {
         ["queued"],
         "failures are not remembered"
     );
-    assert!(admin_support::wait_for(WAIT, || !h.miner(0).powered_on()).await);
+    assert!(support::admin::wait_for(WAIT, || !h.miner(0).powered_on()).await);
 
     // A command that timed out after it was sent is never sent again.
     assert_eq!(
@@ -394,7 +397,7 @@ async fn retries_only_what_surely_did_not_run() {
     h.miner(1)
         .set_fault(Some(Fault::Slow(Duration::from_secs(3))));
     send(&h, &notification(vec![hot("sim-1", "slow")])).await;
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "error") == 2).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "error") == 2).await);
     let lines = h.audit();
     let line = lines
         .iter()
@@ -448,7 +451,7 @@ async fn the_budget_and_our_power_offs_survive_a_restart() {
         .into();
     let h = Harness::start("wh-restart", setup).await;
     send(&h, &notification(vec![hot("sim-0", "s0")])).await;
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
     assert!(!h.miner(0).powered_on());
 
     let h = h.restart().await;
@@ -459,7 +462,7 @@ async fn the_budget_and_our_power_offs_survive_a_restart() {
     );
     send(&h, &notification(vec![hot("sim-1", "s1")])).await;
     assert!(
-        admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "budget_exceeded")
+        support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "budget_exceeded")
             == 1)
         .await
     );
@@ -475,7 +478,7 @@ async fn the_budget_and_our_power_offs_survive_a_restart() {
         decisions(&send(&h, &notification(vec![resolved])).await),
         ["queued"]
     );
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_on", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_on", "ok") == 1).await);
     assert!(h.miner(0).powered_on());
 
     // A state file that cannot be read stops the start.

@@ -3,10 +3,9 @@
 //! field for field; in text, a miner name from the request path that holds
 //! a newline (`%0A`) and an escape byte stays one line, escaped.
 
-mod admin_support;
 mod support;
 
-use admin_support::{CaptureWriter, Harness, Setup};
+use support::admin::{CaptureWriter, Harness, Setup};
 
 /// A miner name with a forged second audit line and a colour escape.
 const FORGED: &str =

@@ -9,15 +9,14 @@
 //! when the binaries are missing, unless `CI` is set (then it fails).
 //! Install: `apt-get install -y prometheus prometheus-alertmanager`.
 
-mod admin_support;
 mod support;
 
-use admin_support::{request, sample, Harness, Setup};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::admin::{request, sample, Harness, Setup};
 use whatsminer_exporter::sim::Fault;
 
 /// The whole scenario must finish within this.

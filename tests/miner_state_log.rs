@@ -2,10 +2,9 @@
 //! (with its reason), one when it comes back, nothing for the scrapes in
 //! between; the per-scrape summary only at `debug`.
 
-mod admin_support;
 mod support;
 
-use admin_support::CaptureWriter;
+use support::admin::CaptureWriter;
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};
 
 fn events(log: &CaptureWriter, message: &str) -> Vec<serde_json::Value> {

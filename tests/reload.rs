@@ -5,12 +5,11 @@
 //! `whatsminer_exporter_config_restart_required`; a failed reload quotes no
 //! file content.
 
-mod admin_support;
 mod support;
 
-use admin_support::{sample, Harness, Setup};
 use serde_json::json;
 use std::time::Duration;
+use support::admin::{sample, Harness, Setup};
 
 /// Generous: a webhook action is one or two loopback round trips.
 const WAIT: Duration = Duration::from_secs(15);
@@ -59,7 +58,9 @@ async fn dry_run_on_reload_stops_the_next_power_off() {
         alert_decision(&h, "sim-0", "a").await,
         (200, "dry_run".into())
     );
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "dry_run") == 1).await);
+    assert!(
+        support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "dry_run") == 1).await
+    );
     assert_eq!(power_offs(&h), 0, "nothing reaches a miner");
     assert!(h.miner(0).powered_on());
 
@@ -70,7 +71,7 @@ async fn dry_run_on_reload_stops_the_next_power_off() {
         alert_decision(&h, "sim-1", "b").await,
         (200, "queued".into())
     );
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
     assert_eq!(h.miner(1).command_count("power_off"), 1);
     assert_eq!(h.miner(0).command_count("power_off"), 0);
 }
@@ -90,7 +91,7 @@ async fn budget_and_webhook_switch_apply_on_reload() {
     let r = h.reload_with(&off).await;
     assert!(r.body.contains("webhook.enabled"), "{}", r.body);
     assert_eq!(alert_decision(&h, "sim-2", "c").await.0, 404);
-    assert!(admin_support::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
+    assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "ok") == 1).await);
     assert_eq!(h.miner(0).command_count("power_off"), 1);
     assert_eq!(power_offs(&h), 1, "only the alert within budget acted");
 }
@@ -107,7 +108,7 @@ async fn admin_disabled_on_reload_closes_the_admin_api() {
     assert!(!r.body.contains("needs a restart"), "{}", r.body);
     assert_eq!(h.command("sim-0", "power_off", "").await.status, 404);
     assert_eq!(alert_decision(&h, "sim-1", "a").await.0, 404);
-    let unauthenticated = admin_support::request(h.admin, "GET", "/", &[], b"").await;
+    let unauthenticated = support::admin::request(h.admin, "GET", "/", &[], b"").await;
     assert_eq!(unauthenticated.status, 404);
     assert_eq!(power_offs(&h), 0);
     assert_eq!(h.admin_commands("power_off", "ok"), 0);
@@ -140,7 +141,7 @@ async fn allow_list_and_token_apply_on_reload() {
         "old token"
     );
     let auth = "Bearer a-new-token-0123456789abcdef";
-    let r = admin_support::request(
+    let r = support::admin::request(
         h.admin,
         "POST",
         "/admin/miners/sim-0/commands/power_off",
@@ -189,7 +190,7 @@ async fn a_restart_only_change_is_named_in_the_answer_the_metric_and_the_log() {
         let said = format!("{}{}", run.stdout, run.stderr);
         assert!(run.success && said.trim().is_empty(), "promtool: {said}");
     }
-    let warned = admin_support::captured_lines().iter().any(|l| {
+    let warned = support::admin::captured_lines().iter().any(|l| {
         l["level"] == "WARN"
             && l["restart_required"]
                 .as_str()
@@ -274,7 +275,7 @@ async fn a_changed_miner_file_is_read_without_a_reload() {
         .unwrap();
     exporter.reload_from(load, None);
     let metrics = || async {
-        admin_support::request(exporter.metrics_addr(), "GET", "/metrics", &[], b"")
+        support::admin::request(exporter.metrics_addr(), "GET", "/metrics", &[], b"")
             .await
             .body
     };
@@ -285,7 +286,7 @@ async fn a_changed_miner_file_is_read_without_a_reload() {
     // A second miner in the list: scraped without SIGHUP.
     write_list(&[(0, "m0"), (1, "m1")]);
     let state = exporter.state.clone();
-    assert!(admin_support::wait_for(Duration::from_secs(20), || state.targets().len() == 2).await);
+    assert!(support::admin::wait_for(Duration::from_secs(20), || state.targets().len() == 2).await);
     let body = metrics().await;
     assert!(body.contains("whatsminer_up{miner=\"m1\"} 1"), "{body}");
     assert!(m1.command_count("summary") > 0, "the new miner was asked");
@@ -293,7 +294,7 @@ async fn a_changed_miner_file_is_read_without_a_reload() {
     // A broken list keeps the running one, says so, and quotes nothing.
     std::fs::write(&list, "[{\"targets\": [\"secret-ish value!\"]}]").unwrap();
     let gauge = &state.telemetry.miner_files_reload_ok;
-    assert!(admin_support::wait_for(Duration::from_secs(20), || gauge.get() == 0).await);
+    assert!(support::admin::wait_for(Duration::from_secs(20), || gauge.get() == 0).await);
     assert_eq!(state.targets().len(), 2);
     let body = metrics().await;
     assert!(body.contains("whatsminer_exporter_miner_files_last_reload_successful 0"));
@@ -304,7 +305,7 @@ async fn a_changed_miner_file_is_read_without_a_reload() {
 
     // Fixed: read again, one miner left.
     write_list(&[(1, "m1")]);
-    assert!(admin_support::wait_for(Duration::from_secs(20), || gauge.get() == 1).await);
+    assert!(support::admin::wait_for(Duration::from_secs(20), || gauge.get() == 1).await);
     assert_eq!(state.targets().len(), 1);
     exporter.shutdown().await;
     fleet.shutdown().await;
@@ -330,7 +331,7 @@ async fn an_action_still_retrying_is_not_sent_after_a_reload_turns_dry_run_on() 
     h.miner(0).set_fault(None);
     let ended =
         || h.webhook_actions("power_off", "refused") + h.webhook_actions("power_off", "error") == 1;
-    assert!(admin_support::wait_for(WAIT, ended).await);
+    assert!(support::admin::wait_for(WAIT, ended).await);
     assert_eq!(h.webhook_actions("power_off", "ok"), 0);
     assert!(h.miner(0).powered_on());
 }

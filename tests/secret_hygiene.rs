@@ -6,16 +6,15 @@
 //! the types that hold secrets. The secrets include the derived key, the AES
 //! key and the sign of every token the simulated miners issued.
 
-mod admin_support;
 mod support;
 
-use admin_support::secrets::Secrets;
-use admin_support::{
+use serde_json::json;
+use std::time::Duration;
+use support::admin::secrets::Secrets;
+use support::admin::{
     captured_plain_text, captured_text, install_trace_capture, request, wait_for, Harness, Reply,
     Setup,
 };
-use serde_json::json;
-use std::time::Duration;
 use whatsminer_exporter::protocol::crypto::{Credentials, TokenChallenge};
 use whatsminer_exporter::secret::Secret;
 use whatsminer_exporter::sim::{Fault, Fleet, FleetConfig};

@@ -1,12 +1,14 @@
 //! Helpers shared by the integration tests: finding external tools (skip
 //! with a loud note, or fail under `CI`), free loopback ports, running a
 //! tool with stdin, and starting the exporter in front of simulated miners.
-//! `http` is the one HTTP test client, `exposition` reads the text format,
+//! `admin` starts an exporter with the admin API on (and finds leaked
+//! secrets), `http` is the one HTTP test client, `exposition` reads the text format,
 //! `prometheus` runs the real Prometheus, `pool_proxy` fakes dead pools,
 //! `rich_fleet` builds the fleet of the end-to-end query test. Each test
 //! binary uses a subset, hence `dead_code`.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod exposition;
 pub mod http;
 pub mod pool_proxy;
