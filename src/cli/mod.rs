@@ -4,6 +4,7 @@
 
 mod check;
 mod demo;
+mod discover;
 mod healthcheck;
 pub mod logging;
 mod miner_cmds;
@@ -35,6 +36,8 @@ enum Command {
     Simulate(crate::sim::SimulateArgs),
     /// A simulated fleet plus the exporter scraping it: the quickest look.
     Demo(demo::DemoArgs),
+    /// Scan address ranges for Whatsminers and write their targets.
+    Discover(discover::DiscoverArgs),
     /// Exit 0 if an HTTP endpoint answers 2xx (for container health checks).
     Healthcheck(healthcheck::HealthcheckArgs),
     /// Measure scrapes of a simulated fleet against a bare TCP client (the floor).
@@ -66,6 +69,7 @@ pub fn main() -> ExitCode {
             }
             Command::CheckConfig(args) => check::run(&args),
             Command::Demo(args) => demo::demo(args).await,
+            Command::Discover(args) => discover::discover(args).await,
             Command::Healthcheck(args) => healthcheck::healthcheck(args).await,
             Command::Bench(args) => crate::bench::run(args).await,
             Command::Simulate(args) => {

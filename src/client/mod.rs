@@ -23,6 +23,7 @@
 mod api;
 pub mod backend;
 pub mod detect;
+pub mod scan;
 mod streak;
 pub mod types;
 pub mod v3;

@@ -154,11 +154,20 @@ fn file_miner(defaults: &Defaults, target: &FileTarget) -> Result<MinerEntry, Co
         check_label(key, value).map_err(|m| fail(ConfigErrorKind::Invalid(m)))?;
         merge_label(&mut labels, key, value);
     }
+    let protocol = match &target.protocol {
+        None => defaults.protocol,
+        Some(text) => text.parse::<ApiChoice>().map_err(|_| {
+            fail(ConfigErrorKind::Invalid(format!(
+                "label `protocol` is {:?}; expected v2, v3 or auto",
+                crate::error::truncate_for_log(text, 20)
+            )))
+        })?,
+    };
     Ok(MinerEntry {
         addr,
         name: target.name.clone(),
         labels: into_sorted(labels),
-        protocol: defaults.protocol,
+        protocol,
         password: defaults.password.clone(),
         groups: Default::default(),
     })

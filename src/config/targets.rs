@@ -6,7 +6,11 @@
 //! - `file_sd`: Prometheus `file_sd_configs` JSON or YAML (by extension):
 //!   a list of groups, each with `targets` and optional `labels`. The label
 //!   `miner` becomes the miner's name; labels starting with `__` (Prometheus
-//!   meta labels) are dropped; the others are the miner's extra labels.
+//!   meta labels) are dropped; the others are the miner's extra labels,
+//!   except those `discover` writes: `protocol` is the miner's protocol
+//!   (`v2`, `v3`, `auto`), and `model`, `firmware`, `mac`, `hostname` are
+//!   left out, since the exporter reads them from the miner itself
+//!   (`whatsminer_miner_info`) and they are reserved label names.
 //!
 //! This module only splits the files into targets with their places;
 //! address and label checks happen in `miners`, shared with `[[miners]]`.
@@ -24,8 +28,13 @@ pub(crate) struct FileTarget {
     pub address: String,
     pub name: Option<String>,
     pub labels: Vec<(String, String)>,
+    /// A file_sd `protocol` label, checked with the address.
+    pub protocol: Option<String>,
     pub place: Place,
 }
+
+/// Labels `discover` writes that describe the miner rather than label it.
+const DISCOVERY_LABELS: &[&str] = &["model", "firmware", "mac", "hostname", "protocol"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -89,6 +98,7 @@ pub(crate) fn parse_plain(file: &Path, text: &str) -> Result<Vec<FileTarget>, Co
             address: address.to_string(),
             name,
             labels: Vec::new(),
+            protocol: None,
             place,
         });
     }
@@ -126,7 +136,11 @@ pub(crate) fn parse_file_sd(
         let labels: Vec<(String, String)> = group
             .labels
             .iter()
-            .filter(|(k, _)| k.as_str() != "miner" && !k.starts_with("__"))
+            .filter(|(k, _)| {
+                k.as_str() != "miner"
+                    && !k.starts_with("__")
+                    && !DISCOVERY_LABELS.contains(&k.as_str())
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if name.is_some() && group.targets.len() > 1 {
@@ -146,6 +160,7 @@ pub(crate) fn parse_file_sd(
                 address: address.clone(),
                 name: name.clone(),
                 labels: labels.clone(),
+                protocol: group.labels.get("protocol").cloned(),
                 place,
             });
         }

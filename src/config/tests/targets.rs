@@ -123,3 +123,22 @@ fn empty_lists_are_allowed() {
         .unwrap();
     assert!(config.miners.is_empty());
 }
+
+#[test]
+fn file_sd_from_discover_sets_the_protocol_and_drops_identity_labels() {
+    let fx = Fixture::new();
+    fx.write(
+        "found.json",
+        "[{\"targets\": [\"127.0.0.1:14028\"], \"labels\": {\"miner\": \"c6:07:20:00:00:01\", \"model\": \"M30S++VH30\", \"firmware\": \"20250409.15.Rel\", \"protocol\": \"v3\", \"mac\": \"C6:07:20:00:00:01\", \"hostname\": \"WhatsMiner\", \"rack\": \"r1\"}}]",
+    );
+    let config = fx.load("[[miner_files]]\npath = \"found.json\"\n").unwrap();
+    assert_eq!(
+        summary(&config),
+        vec![(
+            "127.0.0.1:14028".into(),
+            Some("c6:07:20:00:00:01".into()),
+            vec![pair("rack", "r1")]
+        )]
+    );
+    assert_eq!(config.miners[0].protocol, crate::client::ApiChoice::V3);
+}

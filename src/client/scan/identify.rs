@@ -1,0 +1,242 @@
+//! What answers on one address and port, through read-only commands only.
+//!
+//! **API v2** (any port but 4433). A device is a Whatsminer when one of
+//! these holds, each seen on real firmware (`tests/fixtures/v2/README.md`):
+//! - `get_version` succeeds with `fw_ver` or `api_ver` in its `Msg`: a
+//!   btminer command that cgminer and bmminer do not have;
+//! - `devdetails` names the driver `bitmicro` (MicroBT's; pyasic's rule);
+//! - a `STATUS` `Description` names `btminer` or `whatsminer`.
+//!
+//! Anything else that answers is reported and skipped with a reason: a
+//! cgminer-style JSON reply (an Antminer's bmminer, read once more with
+//! `version` for its `Type`), an HTTP server, bytes that are not JSON, or a
+//! port that accepts and never answers. A Whatsminer is then asked
+//! `get_miner_info` for its MAC and host name (`summary`'s `MAC` and
+//! `Firmware Version` on 2020 firmware, which lacks that command). Nothing else is ever sent.
+//!
+//! **API v3** (port 4433): one `get.device.info`; any framed v3 reply, even
+//! a refusal, is a Whatsminer (as in [`super::super::detect`]).
+
+use std::net::SocketAddr;
+
+use serde_json::{Map, Value};
+
+use super::pace::Pacer;
+use crate::client::types::{DevDetails, FromReply, MinerInfo, Version};
+use crate::client::v3::{convert, V3Client};
+use crate::client::Client;
+use crate::error::ErrorKind;
+use crate::protocol::reply;
+use crate::transport::MinerAddr;
+
+/// What one port said.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PortOutcome {
+    /// Nothing listens (refused, or no connect within the timeout).
+    Silent,
+    /// A Whatsminer, with what it told about itself.
+    Whatsminer(Identity),
+    /// Something else answered: why it is not taken for a Whatsminer.
+    Other(String),
+}
+
+/// What a Whatsminer told about itself; `None` where it did not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub model: Option<String>,
+    pub firmware: Option<String>,
+    /// As the miner writes it, upper-cased (`C8:08:18:00:15:EF`).
+    pub mac: Option<String>,
+    pub hostname: Option<String>,
+}
+
+impl Identity {
+    /// Fills what `self` lacks from `other`.
+    pub fn merge(&mut self, other: &Identity) {
+        let fill = |a: &mut Option<String>, b: &Option<String>| {
+            if a.is_none() {
+                a.clone_from(b);
+            }
+        };
+        fill(&mut self.model, &other.model);
+        fill(&mut self.firmware, &other.firmware);
+        fill(&mut self.mac, &other.mac);
+        fill(&mut self.hostname, &other.hostname);
+    }
+}
+
+/// Probes `addr` as API v2.
+pub async fn probe_v2(client: &Client, pacer: &Pacer, addr: SocketAddr) -> PortOutcome {
+    let miner = MinerAddr::from_socket_addr(addr);
+    pacer.wait().await;
+    let bytes = match client.raw(&miner, "get_version", &Map::new()).await {
+        Ok(bytes) => bytes,
+        Err(e) => return not_answering(&e.kind),
+    };
+    let Some(value) = as_cgminer_json(&bytes) else {
+        return PortOutcome::Other(describe_non_json(&bytes));
+    };
+    let mut whatsminer = names_whatsminer(&value);
+    let mut id = Identity::default();
+    if let Ok(version) = Version::from_reply(&bytes) {
+        if version.fw_ver.is_some() || version.api_ver.is_some() {
+            whatsminer = true;
+        }
+        id.firmware = version.fw_ver.filter(|s| !s.is_empty());
+        id.model = version.miner_type.filter(|s| !s.is_empty());
+    }
+    if !whatsminer || id.model.is_none() {
+        pacer.wait().await;
+        if let Ok(bytes) = client.raw(&miner, "devdetails", &Map::new()).await {
+            if let Some(value) = as_cgminer_json(&bytes) {
+                whatsminer |= names_whatsminer(&value);
+            }
+            if let Ok(details) = DevDetails::from_reply(&bytes) {
+                let bitmicro = details.0.iter().any(|d| {
+                    d.driver
+                        .as_deref()
+                        .is_some_and(|drv| drv.eq_ignore_ascii_case("bitmicro"))
+                });
+                whatsminer |= bitmicro;
+                if bitmicro && id.model.is_none() {
+                    id.model = details.0.iter().find_map(|d| d.model.clone());
+                }
+            }
+        }
+    }
+    if !whatsminer {
+        pacer.wait().await;
+        let kind = match client.raw(&miner, "version", &Map::new()).await {
+            Ok(bytes) => as_cgminer_json(&bytes).and_then(|v| device_type(&v)),
+            Err(_) => None,
+        }
+        .or_else(|| description(&value));
+        return PortOutcome::Other(match kind {
+            Some(kind) => format!("cgminer-style API, not a Whatsminer ({kind})"),
+            None => "cgminer-style API, not a Whatsminer".into(),
+        });
+    }
+    pacer.wait().await;
+    if let Ok(info) = client.get_miner_info(&miner).await {
+        apply_miner_info(&mut id, &info);
+    }
+    if id.mac.is_none() || id.firmware.is_none() {
+        // 2020 firmware (cgminer 4.9.2) has neither get_miner_info nor
+        // get_version; its summary carries `MAC` and `Firmware Version`
+        // (the M30S 20200512 and M20S 20200917 captures).
+        pacer.wait().await;
+        if let Ok(summary) = client.summary(&miner).await {
+            if id.mac.is_none() {
+                id.mac = normalize_mac(summary.mac.as_deref());
+            }
+            if id.firmware.is_none() {
+                id.firmware = summary.firmware_version.filter(|f| !f.is_empty());
+            }
+        }
+    }
+    PortOutcome::Whatsminer(id)
+}
+
+/// Probes `addr` as API v3.
+pub async fn probe_v3(client: &Client, pacer: &Pacer, addr: SocketAddr) -> PortOutcome {
+    let miner = MinerAddr::from_socket_addr(addr);
+    pacer.wait().await;
+    match V3Client::new(*client.config())
+        .device_info(&miner, None)
+        .await
+    {
+        Ok(info) => {
+            let mut id = Identity {
+                firmware: convert::version(&info).and_then(|v| v.fw_ver),
+                model: convert::devdetails(&info)
+                    .and_then(|d| d.0.into_iter().find_map(|d| d.model)),
+                ..Identity::default()
+            };
+            if let Some(net) = convert::miner_info(&info) {
+                apply_miner_info(&mut id, &net);
+            }
+            PortOutcome::Whatsminer(id)
+        }
+        Err(e)
+            if matches!(
+                e.kind,
+                ErrorKind::Miner { .. } | ErrorKind::PermissionDenied
+            ) =>
+        {
+            PortOutcome::Whatsminer(Identity::default())
+        }
+        Err(e) => match not_answering(&e.kind) {
+            PortOutcome::Other(_) => {
+                PortOutcome::Other(format!("not API v3 ({})", e.kind.reason()))
+            }
+            silent => silent,
+        },
+    }
+}
+
+fn apply_miner_info(id: &mut Identity, info: &MinerInfo) {
+    id.mac = normalize_mac(info.mac.as_deref());
+    id.hostname = info.hostname.clone().filter(|h| !h.trim().is_empty());
+}
+
+fn normalize_mac(mac: Option<&str>) -> Option<String> {
+    mac.map(|m| m.trim().to_ascii_uppercase())
+        .filter(|m| !m.is_empty())
+}
+
+/// A failed first exchange: nothing there, or something that accepts and
+/// does not answer a v2 read.
+fn not_answering(kind: &ErrorKind) -> PortOutcome {
+    match kind {
+        ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::InvalidAddress(_) => {
+            PortOutcome::Silent
+        }
+        ErrorKind::Timeout => PortOutcome::Other("accepts connections, no reply".into()),
+        other => PortOutcome::Other(format!("no usable reply ({})", other.reason())),
+    }
+}
+
+/// The reply as JSON with a cgminer-style `STATUS`, if it is one.
+fn as_cgminer_json(bytes: &[u8]) -> Option<Value> {
+    let value = reply::parse_json(bytes).ok()?;
+    value.get("STATUS").is_some().then_some(value)
+}
+
+fn describe_non_json(bytes: &[u8]) -> String {
+    if bytes.starts_with(b"HTTP/") {
+        "an HTTP server, not a miner API".into()
+    } else if reply::parse_json(bytes).is_ok() {
+        "JSON without a cgminer STATUS, not a miner API".into()
+    } else {
+        "reply is not JSON, not a miner API".into()
+    }
+}
+
+/// Whether any `STATUS` `Description` names btminer or whatsminer.
+fn names_whatsminer(value: &Value) -> bool {
+    description(value).is_some_and(|d| {
+        let d = d.to_ascii_lowercase();
+        d.contains("btminer") || d.contains("whatsminer")
+    })
+}
+
+/// The `Description` of the reply's `STATUS` (object or first of a list).
+fn description(value: &Value) -> Option<String> {
+    let status = value.get("STATUS")?;
+    let status = status.as_array().and_then(|l| l.first()).unwrap_or(status);
+    status
+        .get("Description")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().chars().take(64).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
+
+/// `VERSION[0].Type` of a cgminer `version` reply (`Antminer S9`).
+fn device_type(value: &Value) -> Option<String> {
+    let first = value.get("VERSION")?.as_array()?.first()?;
+    first
+        .get("Type")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().chars().take(64).collect::<String>())
+        .filter(|s| !s.is_empty())
+}
