@@ -188,9 +188,12 @@ fn normalize_mac(mac: Option<&str>) -> Option<String> {
 /// does not answer a v2 read.
 fn not_answering(kind: &ErrorKind) -> PortOutcome {
     match kind {
-        ErrorKind::ConnectRefused | ErrorKind::ConnectTimeout | ErrorKind::InvalidAddress(_) => {
-            PortOutcome::Silent
-        }
+        // `Io` only comes from the connect on such short exchanges: no
+        // route to the host, network unreachable. Nothing answered.
+        ErrorKind::ConnectRefused
+        | ErrorKind::ConnectTimeout
+        | ErrorKind::InvalidAddress(_)
+        | ErrorKind::Io(_) => PortOutcome::Silent,
         ErrorKind::Timeout => PortOutcome::Other("accepts connections, no reply".into()),
         other => PortOutcome::Other(format!("no usable reply ({})", other.reason())),
     }

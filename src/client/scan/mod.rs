@@ -34,7 +34,8 @@ pub struct ScanOptions {
     pub ports: Vec<u16>,
     /// Addresses probed at once.
     pub concurrency: usize,
-    /// Bound on each connect, and on each reply.
+    /// Bound on each connect, and on each reply after it (an exchange takes
+    /// at most twice this).
     pub timeout: Duration,
     /// Most new connections per second (0: no bound).
     pub rate: u32,
@@ -105,8 +106,11 @@ impl Progress {
 pub async fn scan(ranges: &[ScanRange], options: &ScanOptions, progress: &Progress) -> ScanReport {
     let client = Client::new(ClientConfig {
         limits: Limits {
+            // The deadline past the connect bound, so that an address where
+            // nothing answers the SYN reads as a connect timeout (nothing
+            // there), not as a device that accepted and kept quiet.
             connect_timeout: options.timeout,
-            deadline: options.timeout,
+            deadline: options.timeout.saturating_mul(2),
             // Identity replies are small; a flood is not a miner.
             max_reply_bytes: 256 * 1024,
         },
