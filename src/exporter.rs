@@ -3,6 +3,7 @@
 //! [`Settings`]. `serve`, `demo` and the integration tests all start the
 //! exporter through [`Exporter::start`].
 
+mod discovery;
 mod file_watch;
 
 use crate::collector::Collector;
@@ -24,6 +25,7 @@ pub struct Exporter {
     metrics_addr: SocketAddr,
     admin: Option<(SocketAddr, Arc<AdminState>)>,
     running: Arc<Running>,
+    discovery: discovery::DiscoveryHandle,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -98,6 +100,14 @@ impl Exporter {
             )),
             state.spawn_background(shutdown_rx.clone()),
         ];
+        let (discovery, discovery_task) = discovery::spawn(
+            state.clone(),
+            settings.targets.clone(),
+            settings.discovery.clone(),
+            settings.scrape.groups,
+            shutdown_rx.clone(),
+        );
+        tasks.push(discovery_task);
         let web = settings.web.as_ref();
         tracing::info!(
             listen = %metrics_addr,
@@ -128,6 +138,7 @@ impl Exporter {
             metrics_addr,
             admin,
             running,
+            discovery,
             shutdown,
             tasks,
         })
@@ -166,6 +177,7 @@ impl Exporter {
             admin: self.admin_state(),
             running: self.running.clone(),
             log,
+            discovery: self.discovery.clone(),
         }
     }
 
@@ -214,6 +226,7 @@ pub struct Applier {
     admin: Option<Arc<AdminState>>,
     running: Arc<Running>,
     log: Option<LogControl>,
+    discovery: discovery::DiscoveryHandle,
 }
 
 impl std::fmt::Debug for Applier {
@@ -250,12 +263,21 @@ impl Applier {
                 settings.log.level = current.log.level.clone();
             }
         }
+        // Discovered miners stay; `[[discovery]]` changes apply at once.
+        // `current` keeps the configured miners only, as loaded.
+        let fleet = self.discovery.reload(
+            settings.targets.clone(),
+            settings.discovery.clone(),
+            settings.scrape.groups,
+        );
         let report = ReloadReport {
-            miners: settings.targets.len(),
+            miners: fleet.len(),
             applied: changed.all().filter(|n| !restart.contains(n)).collect(),
             restart,
         };
-        apply_to_state(&self.state, settings.clone());
+        let mut applied = settings.clone();
+        applied.targets = fleet;
+        apply_to_state(&self.state, applied);
         *current = settings;
         Ok(report)
     }
@@ -268,8 +290,10 @@ impl Applier {
             .current
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let miners = settings.targets.len();
-        self.state.set_targets(settings.targets.clone());
+        // Discovered miners stay beside the re-read lists.
+        let fleet = self.discovery.set_configured(settings.targets.clone());
+        let miners = fleet.len();
+        self.state.set_targets(fleet);
         let admin_miners = settings.admin.map(|a| a.miners);
         if let (Some(admin), Some(list)) = (&self.admin, &admin_miners) {
             admin.set_miners(list.clone());

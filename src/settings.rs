@@ -41,6 +41,8 @@ pub struct Settings {
     /// `[log]`: set up by the program that runs the exporter (`serve`);
     /// here so that a reload sees its changes.
     pub log: LogSettings,
+    /// `[[discovery]]`: ranges scanned for miners that join the fleet.
+    pub discovery: Vec<DiscoverySettings>,
 }
 
 /// The target lists a reload reads (`[[miner_files]]`), checked for
@@ -67,6 +69,18 @@ impl Default for LogSettings {
             json: false,
         }
     }
+}
+
+/// One `[[discovery]]` scan, run every `interval` while serving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverySettings {
+    /// Already checked against the range guard.
+    pub ranges: Vec<crate::client::scan::ScanRange>,
+    pub scan: crate::client::scan::ScanOptions,
+    pub interval: Duration,
+    /// How long a discovered miner may be missing from the scans before it
+    /// leaves the fleet.
+    pub grace_period: Duration,
 }
 
 /// How `/metrics` gets its data (`[scrape] mode`).

@@ -29,6 +29,76 @@ pub struct Telemetry {
     pub webhook_actions: IntCounterVec,
     pub webhook_budget_remaining: IntGauge,
     pub webhook_state_write_failures: IntCounter,
+    pub discovery: DiscoveryMetrics,
+}
+
+/// Serve-time discovery, by `[[discovery]]` table (`discovery` = its index).
+#[derive(Clone)]
+pub struct DiscoveryMetrics {
+    pub scans: IntCounterVec,
+    pub scan_duration: GaugeVec,
+    pub hosts_probed: IntGaugeVec,
+    pub hosts_answering: IntGaugeVec,
+    pub miners_found: IntGaugeVec,
+    pub other_devices: IntGaugeVec,
+    pub last_success: GaugeVec,
+    /// Discovered miners in the fleet now (all tables).
+    pub miners: IntGauge,
+}
+
+impl DiscoveryMetrics {
+    fn new(registry: &Registry) -> Self {
+        let gauge = |name: &str, help: &str| {
+            let metric = GaugeVec::new(Opts::new(name, help), &["discovery"])
+                .unwrap_or_else(|e| panic!("metric {name}: {e}"));
+            register(registry, metric)
+        };
+        let int_gauge = |name: &str, help: &str| {
+            let metric = IntGaugeVec::new(Opts::new(name, help), &["discovery"])
+                .unwrap_or_else(|e| panic!("metric {name}: {e}"));
+            register(registry, metric)
+        };
+        DiscoveryMetrics {
+            scans: counter_vec(
+                registry,
+                "whatsminer_exporter_discovery_scans_total",
+                "Discovery scans completed.",
+                &["discovery"],
+            ),
+            scan_duration: gauge(
+                "whatsminer_exporter_discovery_scan_duration_seconds",
+                "Wall time of the last discovery scan.",
+            ),
+            hosts_probed: int_gauge(
+                "whatsminer_exporter_discovery_hosts_probed",
+                "Addresses the last discovery scan probed.",
+            ),
+            hosts_answering: int_gauge(
+                "whatsminer_exporter_discovery_hosts_answering",
+                "Addresses where something accepted a connection in the last discovery scan.",
+            ),
+            miners_found: int_gauge(
+                "whatsminer_exporter_discovery_miners_found",
+                "Whatsminers the last discovery scan found.",
+            ),
+            other_devices: int_gauge(
+                "whatsminer_exporter_discovery_other_devices",
+                "Devices that answered the last discovery scan and are not Whatsminers (skipped).",
+            ),
+            last_success: gauge(
+                "whatsminer_exporter_discovery_last_success_timestamp_seconds",
+                "When the last discovery scan completed, Unix time.",
+            ),
+            miners: register(
+                registry,
+                IntGauge::new(
+                    "whatsminer_exporter_discovered_miners",
+                    "Miners in the fleet by discovery (not configured).",
+                )
+                .unwrap_or_else(|e| panic!("{e}")),
+            ),
+        }
+    }
 }
 
 impl std::fmt::Debug for Telemetry {
@@ -126,8 +196,11 @@ impl Telemetry {
         }
         let miners = register(
             &registry,
-            IntGauge::new("whatsminer_exporter_miners", "Configured miners.")
-                .unwrap_or_else(|e| panic!("{e}")),
+            IntGauge::new(
+                "whatsminer_exporter_miners",
+                "Miners in the fleet: configured and discovered.",
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
         );
         let config_reload_ok = register(
             &registry,
@@ -213,7 +286,9 @@ impl Telemetry {
             )
             .unwrap_or_else(|e| panic!("{e}")),
         );
+        let discovery = DiscoveryMetrics::new(&registry);
         Telemetry {
+            discovery,
             registry,
             fleet_scrape_duration,
             scrapes,

@@ -8,7 +8,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,22 +18,9 @@ use tokio::task::JoinHandle;
 use whatsminer_exporter::client::scan::{self, Progress, ScanOptions, ScanRange};
 use whatsminer_exporter::client::{Api, ApiChoice};
 use whatsminer_exporter::sim::persona::Persona;
-use whatsminer_exporter::sim::{Bind, Fleet, FleetConfig, MinerReadings};
+use whatsminer_exporter::sim::{Fleet, MinerReadings};
 
 const BIN: &str = env!("CARGO_BIN_EXE_whatsminer-exporter");
-
-/// A fleet of `n` miners from `base` (127.18.x.y), port 4028, v3 on 4433.
-async fn fleet(base: [u8; 4], n: usize, seed: u64, personas: &[(usize, Persona)]) -> Fleet {
-    let mut cfg = FleetConfig::loopback_ephemeral(n);
-    cfg.bind = Bind::LoopbackRange {
-        base: Ipv4Addr::from(base),
-        port: 4028,
-    };
-    cfg.v3_port = 4433;
-    cfg.seed = seed;
-    cfg.personas = personas.to_vec();
-    Fleet::start(cfg).await.expect("fleet binds on 127.18/16")
-}
 
 #[derive(Clone, Copy)]
 enum Other {
@@ -110,14 +97,14 @@ impl World {
 /// them API v3), and four other devices.
 async fn world() -> World {
     let fleets = vec![
-        fleet(
+        support::fleet_at(
             [127, 18, 0, 10],
             5,
             181,
             &[(1, Persona::V3), (3, Persona::V3)],
         )
         .await,
-        fleet(
+        support::fleet_at(
             [127, 18, 0, 60],
             4,
             182,
@@ -129,7 +116,7 @@ async fn world() -> World {
             ],
         )
         .await,
-        fleet([127, 18, 0, 130], 3, 183, &[(2, Persona::V3)]).await,
+        support::fleet_at([127, 18, 0, 130], 3, 183, &[(2, Persona::V3)]).await,
     ];
     let others = vec![
         other([127, 18, 0, 200], Other::Antminer).await,
@@ -246,7 +233,7 @@ fn run(args: &[&str]) -> support::ToolRun {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_output_reads_back_through_the_config_loader() {
     let world = World {
-        fleets: vec![fleet([127, 18, 1, 20], 4, 184, &[(2, Persona::V3)]).await],
+        fleets: vec![support::fleet_at([127, 18, 1, 20], 4, 184, &[(2, Persona::V3)]).await],
         others: vec![other([127, 18, 1, 99], Other::Antminer).await],
     };
     let miners = world.miners();

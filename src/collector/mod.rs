@@ -22,6 +22,7 @@
 
 pub mod compact;
 pub mod deferred;
+pub mod discovery;
 pub mod gate;
 pub mod groups;
 pub mod health;

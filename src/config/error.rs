@@ -128,7 +128,9 @@ pub enum ConfigErrorKind {
     /// A secret source that is missing or empty. Names the source only.
     #[error("{0}")]
     Secret(String),
-    #[error("no miner source: add [[miners]] entries or [[miner_files]] lists")]
+    #[error(
+        "no miner source: add [[miners]] entries, [[miner_files]] lists or [[discovery]] ranges"
+    )]
     NoMiners,
 }
 

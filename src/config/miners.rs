@@ -26,7 +26,7 @@ pub(crate) struct Defaults {
 }
 
 pub(crate) fn build(ctx: &Ctx, raw: &RawConfig) -> Result<Vec<MinerEntry>, ConfigError> {
-    if raw.miners.is_empty() && raw.miner_files.is_empty() {
+    if raw.miners.is_empty() && raw.miner_files.is_empty() && raw.discovery.is_empty() {
         return Err(ConfigError::new(
             Place::file(ctx.loc.file()).with_field("miners"),
             ConfigErrorKind::NoMiners,

@@ -11,6 +11,7 @@
 
 mod admin;
 mod build;
+pub(crate) mod discovery;
 mod error;
 mod metrics;
 mod miners;
@@ -90,6 +91,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The `[[miner_files]]` lists, resolved from the config's folder.
     pub miner_files: Vec<PathBuf>,
+    /// `[[discovery]]`: ranges scanned while serving.
+    pub discovery: Vec<crate::settings::DiscoverySettings>,
     /// The file the configuration came from.
     pub source: PathBuf,
 }
@@ -220,6 +223,7 @@ impl Config {
             webhook: WebhookSettings::default(),
             metrics: MetricsConfig::default(),
             miner_files: Vec::new(),
+            discovery: Vec::new(),
             source: PathBuf::from("<demo>"),
         }
     }
@@ -262,6 +266,7 @@ pub fn from_str(text: &str, source: &Path) -> Result<Config, ConfigError> {
     let webhook = admin::webhook(&ctx, &raw.webhook, admin.as_ref())?;
     let mut miners = miners::build(&ctx, &raw)?;
     let metrics = metrics::build(&ctx, &raw.metrics)?;
+    let discovery = discovery::build(&ctx, &raw.discovery)?;
     metrics.assign(&mut miners);
     Ok(Config {
         server,
@@ -272,6 +277,7 @@ pub fn from_str(text: &str, source: &Path) -> Result<Config, ConfigError> {
         webhook,
         metrics,
         miner_files: raw.miner_files.iter().map(|f| ctx.path(&f.path)).collect(),
+        discovery,
         source: source.to_path_buf(),
     })
 }

@@ -36,6 +36,8 @@ pub(crate) struct RawConfig {
     pub webhook: RawWebhook,
     #[serde(default)]
     pub metrics: super::metrics::RawMetrics,
+    #[serde(default)]
+    pub discovery: Vec<super::discovery::RawDiscovery>,
 }
 
 #[derive(Debug, Default, Deserialize)]

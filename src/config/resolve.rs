@@ -32,6 +32,7 @@ impl Config {
             reload: self.server.reload,
             web: self.server.web.clone(),
             targets: self.miners.iter().map(target).collect(),
+            discovery: self.discovery.clone(),
             admin: self.admin_settings(client),
             collector: CollectorConfig {
                 concurrency: scrape.concurrency,

@@ -47,6 +47,7 @@ pub const SETTINGS: &[(&str, Effect)] = &[
     ("scrape.min_age", Effect::Reload),
     ("metrics", Effect::Reload),
     ("miners", Effect::Reload),
+    ("discovery", Effect::Reload),
     ("admin.enabled", Effect::Reload),
     ("admin.listen", Effect::Restart),
     ("admin.token", Effect::Reload),
@@ -112,6 +113,7 @@ pub fn changes(old: &Settings, new: &Settings) -> Changes {
         admin,
         miner_files,
         log,
+        discovery,
     } = new;
     c.note("server.listen", *listen != old.listen, Restart);
     c.note("miners", *targets != old.targets, Reload);
@@ -154,6 +156,7 @@ pub fn changes(old: &Settings, new: &Settings) -> Changes {
     let LogSettings { level, json } = log;
     c.note("log.level", *level != old.log.level, Reload);
     c.note("log.format", *json != old.log.json, Restart);
+    c.note("discovery", *discovery != old.discovery, Reload);
     c
 }
 

@@ -137,6 +137,7 @@ pub fn exporter_settings(targets: Vec<Arc<MinerTarget>>) -> Settings {
         admin: None,
         miner_files: Default::default(),
         log: Default::default(),
+        discovery: Vec::new(),
     }
 }
 
@@ -171,4 +172,24 @@ pub async fn sim_fleet(n: usize) -> (Fleet, Vec<String>, Vec<Arc<MinerTarget>>) 
 /// The usual name of simulated miner `index`.
 pub fn sim_name(index: usize) -> String {
     format!("sim-{index:02}")
+}
+
+/// A fleet of `n` miners counting up from `base` (a 127.18.x.y address:
+/// discovery tests own 127.18.0.0/16), port 4028, API v3 on 4433, with
+/// `seed` (the same seed and index give the same MAC) and `personas`.
+pub async fn fleet_at(
+    base: [u8; 4],
+    n: usize,
+    seed: u64,
+    personas: &[(usize, whatsminer_exporter::sim::Persona)],
+) -> Fleet {
+    let mut cfg = FleetConfig::loopback_ephemeral(n);
+    cfg.bind = whatsminer_exporter::sim::Bind::LoopbackRange {
+        base: Ipv4Addr::from(base),
+        port: 4028,
+    };
+    cfg.v3_port = 4433;
+    cfg.seed = seed;
+    cfg.personas = personas.to_vec();
+    Fleet::start(cfg).await.expect("fleet binds on 127.18/16")
 }

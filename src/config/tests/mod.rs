@@ -1,6 +1,7 @@
 //! Whole-file loading: a full example parses to the expected values,
 //! defaults apply and merge, secrets are read and never shown.
 
+mod discovery;
 mod errors;
 mod metrics;
 mod targets;

@@ -1,0 +1,186 @@
+//! The serve-time discovery task: runs each `[[discovery]]` scan on its
+//! interval, merges what it found into the fleet
+//! ([`DiscoveredFleet`]) and swaps the targets in without a restart, while
+//! scrapes go on. A reload hands it new tables: a new or changed table is
+//! scanned at once, the miners of a removed table leave.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::client::scan::{self, Progress};
+use crate::collector::discovery::DiscoveredFleet;
+use crate::collector::groups::MetricGroups;
+use crate::collector::MinerTarget;
+use crate::http::AppState;
+use crate::settings::DiscoverySettings;
+
+/// What a reload needs to reach the discovery task.
+#[derive(Debug, Clone)]
+pub struct DiscoveryHandle {
+    fleet: Arc<DiscoveredFleet>,
+    tables: Arc<watch::Sender<(Vec<DiscoverySettings>, MetricGroups)>>,
+}
+
+impl DiscoveryHandle {
+    /// Takes new configured miners (a watched list changed); returns the
+    /// whole fleet to serve now.
+    pub fn set_configured(&self, configured: Vec<Arc<MinerTarget>>) -> Vec<Arc<MinerTarget>> {
+        self.fleet.set_configured(configured);
+        self.fleet.targets()
+    }
+
+    /// Takes reloaded configured miners and tables; returns the whole
+    /// fleet to serve now.
+    pub fn reload(
+        &self,
+        configured: Vec<Arc<MinerTarget>>,
+        tables: Vec<DiscoverySettings>,
+        groups: MetricGroups,
+    ) -> Vec<Arc<MinerTarget>> {
+        self.fleet.set_configured(configured);
+        self.tables.send_if_modified(|current| {
+            let changed = *current != (tables.clone(), groups);
+            *current = (tables, groups);
+            changed
+        });
+        self.fleet.targets()
+    }
+}
+
+/// Starts the task (idle while no table is configured).
+pub fn spawn(
+    state: Arc<AppState>,
+    configured: Vec<Arc<MinerTarget>>,
+    tables: Vec<DiscoverySettings>,
+    groups: MetricGroups,
+    shutdown: watch::Receiver<bool>,
+) -> (DiscoveryHandle, JoinHandle<()>) {
+    let fleet = Arc::new(DiscoveredFleet::new(configured));
+    let (tx, rx) = watch::channel((tables, groups));
+    let handle = DiscoveryHandle {
+        fleet: fleet.clone(),
+        tables: Arc::new(tx),
+    };
+    (handle, tokio::spawn(run(state, fleet, rx, shutdown)))
+}
+
+async fn run(
+    state: Arc<AppState>,
+    fleet: Arc<DiscoveredFleet>,
+    mut tables: watch::Receiver<(Vec<DiscoverySettings>, MetricGroups)>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut current: Vec<DiscoverySettings> = Vec::new();
+    let mut due: Vec<Instant> = Vec::new();
+    let mut groups;
+    loop {
+        let now = Instant::now();
+        {
+            let (new, new_groups) = &*tables.borrow_and_update();
+            groups = *new_groups;
+            due.resize(new.len(), now);
+            for (i, table) in new.iter().enumerate() {
+                if current.get(i) != Some(table) {
+                    due[i] = now;
+                }
+            }
+            current.clone_from(new);
+        }
+        let dropped = fleet.drop_blocks_from(current.len());
+        if !dropped.is_empty() {
+            tracing::info!(miners = ?dropped, "discovery: miners of a removed [[discovery]] table leave");
+            publish(&state, &fleet);
+        }
+        for (i, table) in current.iter().enumerate() {
+            if Instant::now() < due[i] {
+                continue;
+            }
+            let started = Instant::now();
+            let progress = Progress::default();
+            let report = tokio::select! {
+                report = scan::scan(&table.ranges, &table.scan, &progress) => report,
+                _ = shutdown.changed() => return,
+            };
+            let took = started.elapsed();
+            let changes = fleet.apply(i, &report, table.grace_period, groups, Instant::now());
+            record(&state, i, &report, took, fleet.discovered());
+            if !changes.is_empty() {
+                tracing::info!(
+                    discovery = i,
+                    added = ?changes.added,
+                    moved = ?changes.moved,
+                    removed = ?changes.removed,
+                    "discovery changed the fleet"
+                );
+                publish(&state, &fleet);
+            }
+            tracing::debug!(
+                discovery = i,
+                addresses = report.addresses,
+                found = report.found.len(),
+                skipped = report.skipped.len(),
+                seconds = took.as_secs_f64(),
+                "discovery scan done"
+            );
+            due[i] = Instant::now() + table.interval;
+        }
+        let next = due.iter().min().copied();
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            changed = tables.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            _ = sleep_until(next) => {}
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn publish(state: &AppState, fleet: &DiscoveredFleet) {
+    state.set_targets(fleet.targets());
+}
+
+fn record(
+    state: &AppState,
+    table: usize,
+    report: &scan::ScanReport,
+    took: std::time::Duration,
+    discovered: usize,
+) {
+    let t = &state.telemetry.discovery;
+    let label = table.to_string();
+    let l = [label.as_str()];
+    t.scans.with_label_values(&l).inc();
+    t.scan_duration
+        .with_label_values(&l)
+        .set(took.as_secs_f64());
+    t.hosts_probed
+        .with_label_values(&l)
+        .set(report.addresses as i64);
+    t.hosts_answering
+        .with_label_values(&l)
+        .set(report.answering as i64);
+    t.miners_found
+        .with_label_values(&l)
+        .set(report.found.len() as i64);
+    t.other_devices
+        .with_label_values(&l)
+        .set(report.skipped.len() as i64);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    t.last_success.with_label_values(&l).set(now);
+    t.miners.set(discovered as i64);
+}
