@@ -267,3 +267,60 @@ async fn prometheus_scrapes_over_tls_with_basic_auth_and_a_client_certificate() 
     exporter.shutdown().await;
     fleet.shutdown().await;
 }
+
+/// `healthcheck` against the TLS listener: https with the CA or with
+/// `--insecure` is healthy; https without either is refused (exit 2), a
+/// wrong CA fails the handshake (exit 3), and plain http gets no 2xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_speaks_tls_to_a_web_config_listener() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_pki(dir.path());
+    let other = tempfile::tempdir().expect("tempdir");
+    write_pki(other.path());
+    let web_path = dir.path().join("web.yml");
+    std::fs::write(
+        &web_path,
+        "tls_server_config:\n  cert_file: server.pem\n  key_file: server-key.pem\n",
+    )
+    .expect("write");
+    let web = load_web(&web_path).unwrap_or_else(|e| panic!("{e}"));
+    let exporter = support::start(start_settings(Vec::new(), web)).await;
+    let https = format!("https://{}/-/healthy", exporter.metrics_addr());
+    let http = format!("http://{}/-/healthy", exporter.metrics_addr());
+    let ca = dir.path().join("ca.pem");
+    let wrong_ca = other.path().join("ca.pem");
+    let run = |args: Vec<String>| async move {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            support::run_tool(
+                Path::new(env!("CARGO_BIN_EXE_whatsminer-exporter")),
+                &args,
+                b"",
+            )
+        })
+        .await
+        .expect("healthcheck ran")
+    };
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let ca_s = ca.to_string_lossy().to_string();
+    let wrong_s = wrong_ca.to_string_lossy().to_string();
+    let cases = [
+        (
+            s(&["healthcheck", "--url", &https, "--ca-file", &ca_s]),
+            Some(0),
+        ),
+        (s(&["healthcheck", "--url", &https, "--insecure"]), Some(0)),
+        (s(&["healthcheck", "--url", &https]), Some(2)),
+        (
+            s(&["healthcheck", "--url", &https, "--ca-file", &wrong_s]),
+            Some(3),
+        ),
+    ];
+    for (args, want) in cases {
+        let out = run(args.clone()).await;
+        assert_eq!(out.code, want, "{args:?}: {}", out.stderr);
+    }
+    let plain = run(s(&["healthcheck", "--url", &http, "--timeout", "2"])).await;
+    assert_ne!(plain.code, Some(0), "{}", plain.stderr);
+    exporter.shutdown().await;
+}
