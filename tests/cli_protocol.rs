@@ -28,12 +28,20 @@ fn v3_addr(fleet: &Fleet) -> SocketAddr {
 
 /// Runs the CLI with `args`, bounded to 20 s: exit code, stdout, stderr.
 async fn run(args: &[&str]) -> (i32, String, String) {
+    run_with_password(args, Some("admin")).await
+}
+
+/// Runs the CLI with `WHATSMINER_PASSWORD` set to `password`, or unset.
+async fn run_with_password(args: &[&str], password: Option<&str>) -> (i32, String, String) {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_whatsminer-exporter"));
     cmd.args(args)
         .args(["--connect-timeout", "2", "--timeout", "5"])
-        .env("WHATSMINER_PASSWORD", "admin")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
+    match password {
+        Some(p) => cmd.env("WHATSMINER_PASSWORD", p),
+        None => cmd.env_remove("WHATSMINER_PASSWORD"),
+    };
     let out = tokio::time::timeout(Duration::from_secs(20), cmd.output())
         .await
         .expect("CLI within 20 s")
@@ -183,26 +191,9 @@ async fn an_empty_password_is_refused_before_any_connection() {
         .await
         .expect("bind");
     let addr = miner.local_addr().expect("addr").to_string();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_whatsminer-exporter"))
-        .args([
-            "exec",
-            &addr,
-            "set_led",
-            "-p",
-            "color=red",
-            "--timeout",
-            "2s",
-        ])
-        .env("WHATSMINER_PASSWORD", "")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(20), out)
-        .await
-        .expect("CLI within 20 s")
-        .expect("CLI runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, _, err) =
+        run_with_password(&["exec", &addr, "set_led", "-p", "color=red"], Some("")).await;
+    assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("WHATSMINER_PASSWORD is set but empty"),
         "{err}"
@@ -259,19 +250,12 @@ async fn configured_names_need_the_config_and_typed_names_are_refused() {
     // exec takes the configured password when no other is given.
     let miner = fleet.miner(1).expect("miner 1");
     assert!(miner.powered_on());
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_whatsminer-exporter"))
-        .args(["exec", "rack 1/m1", "power_off", "--config", config])
-        .args(["--connect-timeout", "2", "--timeout", "5"])
-        .env_remove("WHATSMINER_PASSWORD")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(20), out)
-        .await
-        .expect("CLI within 20 s")
-        .expect("CLI runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let (code, _, err) = run_with_password(
+        &["exec", "rack 1/m1", "power_off", "--config", config],
+        None,
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
     assert!(
         !miner.powered_on(),
         "powered off with the configured password"

@@ -364,33 +364,25 @@ pub fn install_trace_capture() -> bool {
 
 /// Everything the plain-text layer of [`install_trace_capture`] wrote.
 pub fn captured_plain_text() -> String {
-    PLAIN
-        .get()
-        .and_then(|b| {
-            b.lock()
-                .ok()
-                .map(|b| String::from_utf8_lossy(&b).to_string())
-        })
-        .unwrap_or_default()
+    text_of(&PLAIN)
 }
 
 /// Every captured log line, as JSON (audit and otherwise).
 pub fn captured_lines() -> Vec<serde_json::Value> {
-    let Some(buf) = CAPTURED.get() else {
-        return Vec::new();
-    };
-    let text = buf
-        .lock()
-        .map(|b| String::from_utf8_lossy(&b).to_string())
-        .unwrap_or_default();
-    text.lines()
+    text_of(&CAPTURED)
+        .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
 
 /// All captured text, for "never logged" checks.
 pub fn captured_text() -> String {
-    CAPTURED
+    text_of(&CAPTURED)
+}
+
+/// What a capture buffer holds, as text (empty when nothing is installed).
+fn text_of(buffer: &OnceLock<Arc<Mutex<Vec<u8>>>>) -> String {
+    buffer
         .get()
         .and_then(|b| {
             b.lock()
