@@ -72,7 +72,12 @@ async fn faulty_miners_are_down_and_the_deadline_holds() {
     .await;
     let took = started.elapsed();
     assert_eq!(status, 200);
-    assert!(took < Duration::from_millis(1900), "scrape took {took:?}");
+    // Without the header's deadline the silent and dripping miners would
+    // hold the scrape for their 8 s command timeout; with it the answer
+    // comes at ~1.5 s. The bound sits between the two, far from both, so
+    // a loaded machine cannot fail it; the figure is printed.
+    eprintln!("scrape with a 2 s Prometheus timeout answered after {took:?}");
+    assert!(took < Duration::from_secs(5), "scrape took {took:?}");
     for (i, a) in fleet.addrs().iter().enumerate() {
         let up = sample(&body, "whatsminer_up", &a.to_string());
         let faulty = [1, 3, 5, 6].contains(&i);
