@@ -5,6 +5,8 @@
 //!   client certificate; the same scrape with a wrong password, or without
 //!   a client certificate, fails;
 //! * wrong or missing credentials get 401 and no miner is contacted;
+//! * `healthcheck` speaks https to the listener, with a client certificate
+//!   when the listener requires one;
 //! * the exporter-toolkit's documentation example (the file node_exporter's
 //!   README points to) is accepted as is.
 //!
@@ -322,5 +324,64 @@ async fn healthcheck_speaks_tls_to_a_web_config_listener() {
     }
     let plain = run(s(&["healthcheck", "--url", &http, "--timeout", "2"])).await;
     assert_ne!(plain.code, Some(0), "{}", plain.stderr);
+    exporter.shutdown().await;
+}
+
+/// `healthcheck` against a listener that requires client certificates:
+/// the client pair is healthy; without it the handshake is refused
+/// (exit 3, said on stderr); a key that is not the certificate's, or one
+/// of the two options alone, is a usage error (exit 2) that quotes no key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_presents_a_client_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_pki(dir.path());
+    let web_path = dir.path().join("web.yml");
+    std::fs::write(
+        &web_path,
+        "tls_server_config:\n  cert_file: server.pem\n  key_file: server-key.pem\n  \
+         client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.pem\n",
+    )
+    .expect("write");
+    let web = load_web(&web_path).unwrap_or_else(|e| panic!("{e}"));
+    let exporter = support::start(start_settings(Vec::new(), web)).await;
+    let https = format!("https://{}/-/healthy", exporter.metrics_addr());
+    let path = |name: &str| dir.path().join(name).to_string_lossy().to_string();
+    let (ca, cert, key, server_key) = (
+        path("ca.pem"),
+        path("client.pem"),
+        path("client-key.pem"),
+        path("server-key.pem"),
+    );
+    let key_text = std::fs::read_to_string(&key).expect("read key");
+    let base = ["healthcheck", "--url", &https, "--ca-file", &ca];
+    let cases: [(&[&str], i32, &str); 5] = [
+        (&["--cert-file", &cert, "--key-file", &key], 0, ""),
+        (&[], 3, "unhealthy"),
+        (
+            &["--cert-file", &cert, "--key-file", &server_key],
+            2,
+            "does not hold the key",
+        ),
+        (&["--cert-file", &cert], 2, "--key-file"),
+        (&["--key-file", &key], 2, "--cert-file"),
+    ];
+    for (extra, want, says) in cases {
+        let args: Vec<String> = base.iter().chain(extra).map(|a| a.to_string()).collect();
+        let out = tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            support::run_tool(
+                Path::new(env!("CARGO_BIN_EXE_whatsminer-exporter")),
+                &args,
+                b"",
+            )
+        })
+        .await
+        .expect("healthcheck ran");
+        assert_eq!(out.code, Some(want), "{extra:?}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{extra:?}: {}", out.stderr);
+        for line in key_text.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!out.stderr.contains(line), "{extra:?} quoted the key");
+        }
+    }
     exporter.shutdown().await;
 }

@@ -7,6 +7,11 @@
 //! loopback address, as `curl -k` would; it proves the listener answers,
 //! not who it is). Without either an `https://` URL is refused, so a
 //! health check never trusts a certificate by accident.
+//!
+//! `--cert-file` and `--key-file` (both or neither, as Prometheus'
+//! `tls_config`) present a client certificate, for a listener whose web
+//! config sets `client_auth_type: RequireAndVerifyClientCert`. The key is
+//! read through the capped file reader and never quoted in errors.
 
 use crate::process::exit;
 use std::net::IpAddr;
@@ -17,8 +22,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
+use tokio_rustls::rustls::client::ResolvesClientCert;
 use tokio_rustls::rustls::crypto::{ring as provider, CryptoProvider};
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio_rustls::rustls::sign::CertifiedKey;
 use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, RootCertStore};
 use tokio_rustls::TlsConnector;
 
@@ -37,6 +44,13 @@ pub struct HealthcheckArgs {
     /// For https:// URLs: do not check the server certificate at all.
     #[arg(long, conflicts_with = "ca_file")]
     pub insecure: bool,
+    /// PEM client certificate (chain) to present, for a listener that
+    /// requires one; needs --key-file.
+    #[arg(long, requires = "key_file")]
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of --cert-file; needs --cert-file.
+    #[arg(long, requires = "cert_file")]
+    pub key_file: Option<PathBuf>,
 }
 
 pub async fn healthcheck(args: HealthcheckArgs) -> u8 {
@@ -139,7 +153,7 @@ fn connector(args: &HealthcheckArgs) -> Result<TlsConnector, String> {
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?;
-    let config = match (&args.ca_file, args.insecure) {
+    let builder = match (&args.ca_file, args.insecure) {
         (Some(path), _) => {
             let pem = crate::http::tls::read_limited(path)?;
             let mut roots = RootCertStore::empty();
@@ -148,18 +162,49 @@ fn connector(args: &HealthcheckArgs) -> Result<TlsConnector, String> {
                     .add(cert)
                     .map_err(|e| format!("--ca-file: not a usable CA certificate ({e})"))?;
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            builder.with_root_certificates(roots)
         }
         (None, true) => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-            .with_no_client_auth(),
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider))),
         (None, false) => return Err(
             "an https:// URL needs --ca-file (the CA of the listener's certificate) or --insecure"
                 .into(),
         ),
     };
+    let config = match (&args.cert_file, &args.key_file) {
+        (Some(cert), Some(key)) => {
+            let pair = crate::http::tls::load_pair(cert, key)?;
+            builder.with_client_cert_resolver(Arc::new(ClientCertificate(Arc::new(pair))))
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => return Err("--cert-file and --key-file go together".into()),
+    };
     Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// The one client certificate, offered whenever the server asks.
+struct ClientCertificate(Arc<CertifiedKey>);
+
+/// Never shows the key (nor anything from the files).
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientCertificate { .. }")
+    }
+}
+
+impl ResolvesClientCert for ClientCertificate {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// `--insecure`: any certificate, but the handshake signatures are still

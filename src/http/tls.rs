@@ -166,7 +166,7 @@ fn stamp(cert_file: &Path, key_file: &Path) -> Stamp {
 }
 
 /// Reads the chain and key and checks that they belong together.
-fn load_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, String> {
+pub(crate) fn load_pair(cert_file: &Path, key_file: &Path) -> Result<CertifiedKey, String> {
     let cert_pem = read_limited(cert_file)?;
     let key_pem = read_limited(key_file)?;
     pair_from_pem(
