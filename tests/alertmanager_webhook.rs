@@ -396,8 +396,12 @@ async fn retries_only_what_surely_did_not_run() {
     );
     h.miner(1)
         .set_fault(Some(Fault::Slow(Duration::from_secs(3))));
-    send(&h, &notification(vec![hot("sim-1", "slow")])).await;
+    let slow = notification(vec![hot("sim-1", "slow")]);
+    send(&h, &slow).await;
     assert!(support::admin::wait_for(WAIT, || h.webhook_actions("power_off", "error") == 2).await);
+    // Its outcome is unknown, so Alertmanager's re-send is a duplicate:
+    // the write is not sent a second time.
+    assert_eq!(decisions(&send(&h, &slow).await), ["duplicate"]);
     let lines = h.audit();
     let line = lines
         .iter()

@@ -292,8 +292,12 @@ async fn act(
         }
         Err(e) => {
             release();
-            // Alertmanager's next re-send may try again.
-            webhook.guards().dedupe.forget(&job.dedupe_key);
+            // Alertmanager's next re-send may try again, but only a write
+            // that surely never ran: one whose outcome is unknown (sent, then
+            // timed out) stays remembered, so a re-send cannot repeat it.
+            if e.certainly_not_run() {
+                webhook.guards().dedupe.forget(&job.dedupe_key);
+            }
             finish(&state, &job, "error", Some(e.reason()), attempts);
         }
     }
