@@ -89,8 +89,7 @@ impl DiscoveredFleet {
             return changes;
         };
         let inner = &mut *inner;
-        let configured_addrs: HashSet<&MinerAddr> =
-            inner.configured.iter().map(|t| &t.addr).collect();
+        let configured_addrs = configured_addrs(&inner.configured);
         let configured_names: HashSet<&str> =
             inner.configured.iter().map(|t| t.name.as_str()).collect();
         let mut claimed: HashMap<MinerAddr, String> = HashMap::new();
@@ -175,8 +174,7 @@ impl DiscoveredFleet {
         let Ok(inner) = self.inner.lock() else {
             return Vec::new();
         };
-        let configured_addrs: HashSet<&MinerAddr> =
-            inner.configured.iter().map(|t| &t.addr).collect();
+        let configured_addrs = configured_addrs(&inner.configured);
         let configured_names: HashSet<&str> =
             inner.configured.iter().map(|t| t.name.as_str()).collect();
         let mut found: Vec<Arc<MinerTarget>> = inner
@@ -198,6 +196,16 @@ impl DiscoveredFleet {
     pub fn discovered(&self) -> usize {
         self.inner.lock().map(|i| i.found.len()).unwrap_or(0)
     }
+}
+
+/// Where the configured miners answer: each configured address, and the
+/// v3 address a miner configured on 4028 is reached at, so that a miner
+/// found on 4433 (v3 only) is known as the configured one, not added twice.
+fn configured_addrs(configured: &[Arc<MinerTarget>]) -> HashSet<MinerAddr> {
+    configured
+        .iter()
+        .flat_map(|t| [t.addr.clone(), crate::client::detect::v3_addr(&t.addr)])
+        .collect()
 }
 
 #[cfg(test)]
@@ -298,5 +306,28 @@ mod tests {
         assert_eq!(fleet.discovered(), 1);
         assert_eq!(fleet.drop_blocks_from(1), ["bb:00:00:00:00:01"]);
         assert!(fleet.targets().is_empty());
+    }
+
+    #[test]
+    fn a_configured_v3_miner_found_on_4433_is_not_added_twice() {
+        let configured = MinerTarget::new(
+            "10.0.0.7".parse().expect("addr"),
+            Some("rack-7".into()),
+            Vec::new(),
+            ApiChoice::V3,
+        );
+        let fleet = DiscoveredFleet::new(vec![Arc::new(configured)]);
+        let mut v3_only = found([10, 0, 0, 7], Some("AA:00:00:00:00:07"), Api::V3);
+        v3_only.target = SocketAddr::from(([10, 0, 0, 7], 4433));
+        v3_only.v2 = false;
+        let changes = fleet.apply(
+            0,
+            &report(vec![v3_only]),
+            GRACE,
+            MetricGroups::default(),
+            Instant::now(),
+        );
+        assert!(changes.added.is_empty(), "{:?}", changes.added);
+        assert_eq!(names(&fleet), [("rack-7".into(), "10.0.0.7:4028".into())]);
     }
 }

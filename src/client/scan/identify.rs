@@ -179,9 +179,18 @@ fn apply_miner_info(id: &mut Identity, info: &MinerInfo) {
     id.hostname = info.hostname.clone().filter(|h| !h.trim().is_empty());
 }
 
+/// A MAC as six hex pairs joined by `:` or `-`, upper-cased with `:`; any
+/// other text is dropped (the miner is then named by its address), since it
+/// becomes the `miner` label and a device on the network chose it.
 fn normalize_mac(mac: Option<&str>) -> Option<String> {
-    mac.map(|m| m.trim().to_ascii_uppercase())
-        .filter(|m| !m.is_empty())
+    let mac = mac?.trim();
+    let pairs: Vec<&str> = mac.split([':', '-']).collect();
+    let well_formed = mac.len() == 17
+        && pairs.len() == 6
+        && pairs
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    well_formed.then(|| pairs.join(":").to_ascii_uppercase())
 }
 
 /// A failed first exchange: nothing there, or something that accepts and
@@ -242,4 +251,33 @@ fn device_type(value: &Value) -> Option<String> {
         .and_then(Value::as_str)
         .map(|s| s.trim().chars().take(64).collect::<String>())
         .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_mac;
+
+    #[test]
+    fn only_a_well_formed_mac_names_a_miner() {
+        assert_eq!(
+            normalize_mac(Some(" c4:07:28:00:a4:19 ")).as_deref(),
+            Some("C4:07:28:00:A4:19")
+        );
+        assert_eq!(
+            normalize_mac(Some("C4-07-28-00-A4-19")).as_deref(),
+            Some("C4:07:28:00:A4:19")
+        );
+        let long = "AA:".repeat(10_000);
+        for bad in [
+            "",
+            "C4:07:28:00:A4",
+            "C4:07:28:00:A4:1G",
+            "a\nb",
+            "C4:07:28:00:A4:19:00",
+            long.as_str(),
+        ] {
+            assert_eq!(normalize_mac(Some(bad)), None, "{bad:.40}");
+        }
+        assert_eq!(normalize_mac(None), None);
+    }
 }

@@ -110,7 +110,8 @@ impl ScanRange {
                 let bits = u32::from(net.max_prefix_len() - net.prefix_len());
                 1u128.checked_shl(bits).unwrap_or(u128::MAX)
             }
-            Kind::Span(a, b) => to_u128(b) - to_u128(a) + 1,
+            // The whole IPv6 space holds one more than u128::MAX.
+            Kind::Span(a, b) => (to_u128(b) - to_u128(a)).saturating_add(1),
         }
     }
 
@@ -255,6 +256,10 @@ mod tests {
             ..guard
         };
         assert!(wide.check(&[r("127.2.0.0/16")]).is_ok());
+        // The whole IPv6 space is refused, not counted as none (no overflow).
+        let everything = r("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+        assert_eq!(everything.len(), u128::MAX);
+        assert!(wide.check(&[everything]).is_err());
         assert!(wide.check(&[r("10.0.0.0/7")]).is_err());
         assert!(wide.check(&[r("fd00::/64")]).is_err());
         let msg = guard.check(&[r("127.0.0.0/16")]).unwrap_err();
