@@ -154,18 +154,25 @@ impl DiscoveredFleet {
         changes
     }
 
-    /// Drops the miners of tables `count` and beyond (a reload removed them).
-    pub fn drop_blocks_from(&self, count: usize) -> Vec<String> {
+    /// Moves each table's miners to the table's new position after a reload
+    /// (`moves[old]`), and drops those of a table that is gone (`None`).
+    pub fn renumber(&self, moves: &[Option<usize>]) -> Vec<String> {
         let mut removed = Vec::new();
         if let Ok(mut inner) = self.inner.lock() {
-            inner.found.retain(|key, entry| {
-                let keep = entry.block < count;
-                if !keep {
-                    removed.push(key.clone());
-                }
-                keep
-            });
+            inner.found.retain(
+                |key, entry| match moves.get(entry.block).copied().flatten() {
+                    Some(new) => {
+                        entry.block = new;
+                        true
+                    }
+                    None => {
+                        removed.push(key.clone());
+                        false
+                    }
+                },
+            );
         }
+        removed.sort();
         removed
     }
 
@@ -304,7 +311,7 @@ mod tests {
             "table 1's miner stays"
         );
         assert_eq!(fleet.discovered(), 1);
-        assert_eq!(fleet.drop_blocks_from(1), ["bb:00:00:00:00:01"]);
+        assert_eq!(fleet.renumber(&[Some(0), None]), ["bb:00:00:00:00:01"]);
         assert!(fleet.targets().is_empty());
     }
 
@@ -329,5 +336,25 @@ mod tests {
         );
         assert!(changes.added.is_empty(), "{:?}", changes.added);
         assert_eq!(names(&fleet), [("rack-7".into(), "10.0.0.7:4028".into())]);
+    }
+
+    #[test]
+    fn removing_the_first_table_drops_its_miners_not_the_second_ones() {
+        let fleet = DiscoveredFleet::new(Vec::new());
+        let g = MetricGroups::default();
+        let t0 = Instant::now();
+        let a = found([10, 0, 0, 1], Some("AA:00:00:00:00:01"), Api::V2);
+        let b = found([10, 1, 0, 1], Some("BB:00:00:00:00:01"), Api::V2);
+        fleet.apply(0, &report(vec![a]), GRACE, g, t0);
+        fleet.apply(1, &report(vec![b.clone()]), GRACE, g, t0);
+        // [A, B] -> [B]: A's miners leave, B's are table 0 now.
+        assert_eq!(fleet.renumber(&[None, Some(0)]), ["aa:00:00:00:00:01"]);
+        assert_eq!(fleet.discovered(), 1);
+        let later = t0 + GRACE + Duration::from_secs(1);
+        assert!(fleet
+            .apply(0, &report(vec![b]), GRACE, g, later)
+            .removed
+            .is_empty());
+        assert_eq!(fleet.discovered(), 1);
     }
 }

@@ -81,18 +81,32 @@ async fn run(
         {
             let (new, new_groups) = &*tables.borrow_and_update();
             groups = *new_groups;
-            due.resize(new.len(), now);
-            for (i, table) in new.iter().enumerate() {
-                if current.get(i) != Some(table) {
-                    due[i] = now;
+            if *new != current {
+                let moves = table_moves(&current, new);
+                let dropped = fleet.renumber(&moves);
+                let mut next_due = vec![now; new.len()];
+                for (old, moved) in moves.iter().enumerate() {
+                    // A table that kept its place and its content keeps its
+                    // schedule; a moved or edited one scans now.
+                    if *moved == Some(old) && new.get(old) == current.get(old) {
+                        if let Some(d) = due.get(old) {
+                            next_due[old] = *d;
+                        }
+                    }
+                }
+                due = next_due;
+                forget_tables(&state, new.len(), current.len());
+                current.clone_from(new);
+                state
+                    .telemetry
+                    .discovery
+                    .miners
+                    .set(fleet.discovered() as i64);
+                if !dropped.is_empty() {
+                    tracing::info!(miners = ?dropped, "discovery: miners of a removed [[discovery]] table leave");
+                    publish(&state, &fleet);
                 }
             }
-            current.clone_from(new);
-        }
-        let dropped = fleet.drop_blocks_from(current.len());
-        if !dropped.is_empty() {
-            tracing::info!(miners = ?dropped, "discovery: miners of a removed [[discovery]] table leave");
-            publish(&state, &fleet);
         }
         for (i, table) in current.iter().enumerate() {
             if Instant::now() < due[i] {
@@ -147,6 +161,43 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
+/// Where each old table went in the new list: an equal table wherever it
+/// now stands, else an edited table at the same place, else `None` (gone).
+fn table_moves(old: &[DiscoverySettings], new: &[DiscoverySettings]) -> Vec<Option<usize>> {
+    let mut taken = vec![false; new.len()];
+    let mut moves: Vec<Option<usize>> = old
+        .iter()
+        .map(|t| {
+            let at = (0..new.len()).find(|&i| !taken[i] && new[i] == *t)?;
+            taken[at] = true;
+            Some(at)
+        })
+        .collect();
+    for (i, m) in moves.iter_mut().enumerate() {
+        if m.is_none() && i < new.len() && !taken[i] {
+            taken[i] = true;
+            *m = Some(i);
+        }
+    }
+    moves
+}
+
+/// Removes the per-table series of positions that no longer exist.
+fn forget_tables(state: &AppState, now: usize, before: usize) {
+    let t = &state.telemetry.discovery;
+    for i in now..before {
+        let label = i.to_string();
+        let l = [label.as_str()];
+        let _ = t.scans.remove_label_values(&l);
+        let _ = t.scan_duration.remove_label_values(&l);
+        let _ = t.hosts_probed.remove_label_values(&l);
+        let _ = t.hosts_answering.remove_label_values(&l);
+        let _ = t.miners_found.remove_label_values(&l);
+        let _ = t.other_devices.remove_label_values(&l);
+        let _ = t.last_success.remove_label_values(&l);
+    }
+}
+
 fn publish(state: &AppState, fleet: &DiscoveredFleet) {
     state.set_targets(fleet.targets());
 }
@@ -183,4 +234,45 @@ fn record(
         .unwrap_or(0.0);
     t.last_success.with_label_values(&l).set(now);
     t.miners.set(discovered as i64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_moves;
+    use crate::client::scan::ScanOptions;
+    use crate::settings::DiscoverySettings;
+    use std::time::Duration;
+
+    fn table(range: &str) -> DiscoverySettings {
+        DiscoverySettings {
+            ranges: vec![range.parse().expect("range")],
+            scan: ScanOptions::default(),
+            interval: Duration::from_secs(600),
+            grace_period: Duration::from_secs(3600),
+        }
+    }
+
+    #[test]
+    fn tables_are_followed_by_content_not_by_place() {
+        let (a, b, c) = (
+            table("127.1.0.0/24"),
+            table("127.2.0.0/24"),
+            table("127.3.0.0/24"),
+        );
+        // [A, B] -> [B]: A is gone, B moved to 0.
+        assert_eq!(
+            table_moves(&[a.clone(), b.clone()], &[b.clone()]),
+            [None, Some(0)]
+        );
+        // [A, B] -> [C, B]: A edited in place into C, B stays.
+        assert_eq!(
+            table_moves(&[a.clone(), b.clone()], &[c, b.clone()]),
+            [Some(0), Some(1)]
+        );
+        // [A, B] -> [B, A]: swapped.
+        assert_eq!(
+            table_moves(&[a.clone(), b.clone()], &[b, a]),
+            [Some(1), Some(0)]
+        );
+    }
 }
