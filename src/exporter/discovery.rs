@@ -261,7 +261,7 @@ mod tests {
         );
         // [A, B] -> [B]: A is gone, B moved to 0.
         assert_eq!(
-            table_moves(&[a.clone(), b.clone()], &[b.clone()]),
+            table_moves(&[a.clone(), b.clone()], std::slice::from_ref(&b)),
             [None, Some(0)]
         );
         // [A, B] -> [C, B]: A edited in place into C, B stays.
