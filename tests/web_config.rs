@@ -291,18 +291,7 @@ async fn healthcheck_speaks_tls_to_a_web_config_listener() {
     let http = format!("http://{}/-/healthy", exporter.metrics_addr());
     let ca = dir.path().join("ca.pem");
     let wrong_ca = other.path().join("ca.pem");
-    let run = |args: Vec<String>| async move {
-        tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            support::run_tool(
-                Path::new(env!("CARGO_BIN_EXE_whatsminer-exporter")),
-                &args,
-                b"",
-            )
-        })
-        .await
-        .expect("healthcheck ran")
-    };
+    let run = exporter_cli;
     let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
     let ca_s = ca.to_string_lossy().to_string();
     let wrong_s = wrong_ca.to_string_lossy().to_string();
@@ -367,16 +356,7 @@ async fn healthcheck_presents_a_client_certificate() {
     ];
     for (extra, want, says) in cases {
         let args: Vec<String> = base.iter().chain(extra).map(|a| a.to_string()).collect();
-        let out = tokio::task::spawn_blocking(move || {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            support::run_tool(
-                Path::new(env!("CARGO_BIN_EXE_whatsminer-exporter")),
-                &args,
-                b"",
-            )
-        })
-        .await
-        .expect("healthcheck ran");
+        let out = exporter_cli(args).await;
         assert_eq!(out.code, Some(want), "{extra:?}: {}", out.stderr);
         assert!(out.stderr.contains(says), "{extra:?}: {}", out.stderr);
         for line in key_text.lines().filter(|l| !l.starts_with("-----")) {
@@ -384,4 +364,19 @@ async fn healthcheck_presents_a_client_certificate() {
         }
     }
     exporter.shutdown().await;
+}
+
+/// Runs the exporter's binary (off the runtime: it may call back into a
+/// listener this test's runtime serves).
+async fn exporter_cli(args: Vec<String>) -> support::ToolRun {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        support::run_tool(
+            Path::new(env!("CARGO_BIN_EXE_whatsminer-exporter")),
+            &args,
+            b"",
+        )
+    })
+    .await
+    .expect("the exporter's binary ran")
 }

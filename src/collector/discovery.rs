@@ -251,15 +251,20 @@ mod tests {
 
     const GRACE: Duration = Duration::from_secs(60);
 
+    /// A fleet with one configured miner.
+    fn fleet_with(addr: &str, name: &str, api: ApiChoice) -> DiscoveredFleet {
+        let configured = MinerTarget::new(
+            addr.parse().expect("addr"),
+            Some(name.into()),
+            Vec::new(),
+            api,
+        );
+        DiscoveredFleet::new(vec![Arc::new(configured)])
+    }
+
     #[test]
     fn a_moved_miner_keeps_its_name_and_a_configured_one_wins() {
-        let configured = MinerTarget::new(
-            "10.0.0.9:4028".parse().expect("addr"),
-            Some("rack-9".into()),
-            Vec::new(),
-            ApiChoice::V2,
-        );
-        let fleet = DiscoveredFleet::new(vec![Arc::new(configured)]);
+        let fleet = fleet_with("10.0.0.9:4028", "rack-9", ApiChoice::V2);
         let t0 = Instant::now();
         let g = MetricGroups::default();
         let first = report(vec![
@@ -317,13 +322,7 @@ mod tests {
 
     #[test]
     fn a_configured_v3_miner_found_on_4433_is_not_added_twice() {
-        let configured = MinerTarget::new(
-            "10.0.0.7".parse().expect("addr"),
-            Some("rack-7".into()),
-            Vec::new(),
-            ApiChoice::V3,
-        );
-        let fleet = DiscoveredFleet::new(vec![Arc::new(configured)]);
+        let fleet = fleet_with("10.0.0.7", "rack-7", ApiChoice::V3);
         let mut v3_only = found([10, 0, 0, 7], Some("AA:00:00:00:00:07"), Api::V3);
         v3_only.target = SocketAddr::from(([10, 0, 0, 7], 4433));
         v3_only.v2 = false;
