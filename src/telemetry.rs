@@ -99,6 +99,23 @@ impl DiscoveryMetrics {
             ),
         }
     }
+
+    /// Removes the series of table `table` (a reload removed the table).
+    pub fn forget(&self, table: &str) {
+        let l = [table];
+        let _ = self.scans.remove_label_values(&l);
+        for g in [&self.scan_duration, &self.last_success] {
+            let _ = g.remove_label_values(&l);
+        }
+        for g in [
+            &self.hosts_probed,
+            &self.hosts_answering,
+            &self.miners_found,
+            &self.other_devices,
+        ] {
+            let _ = g.remove_label_values(&l);
+        }
+    }
 }
 
 impl std::fmt::Debug for Telemetry {

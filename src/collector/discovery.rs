@@ -297,15 +297,23 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_missing_miner_leaves_after_the_grace_period_of_its_own_table() {
+    /// A fleet with miner A found by table 0 and miner B by table 1, at
+    /// `t0`, and B's find (to scan it again).
+    fn two_tables(t0: Instant) -> (DiscoveredFleet, Found) {
         let fleet = DiscoveredFleet::new(Vec::new());
         let g = MetricGroups::default();
-        let t0 = Instant::now();
         let a = found([10, 0, 0, 1], Some("AA:00:00:00:00:01"), Api::V2);
         let b = found([10, 1, 0, 1], Some("BB:00:00:00:00:01"), Api::V2);
         fleet.apply(0, &report(vec![a]), GRACE, g, t0);
-        fleet.apply(1, &report(vec![b]), GRACE, g, t0);
+        fleet.apply(1, &report(vec![b.clone()]), GRACE, g, t0);
+        (fleet, b)
+    }
+
+    #[test]
+    fn a_missing_miner_leaves_after_the_grace_period_of_its_own_table() {
+        let g = MetricGroups::default();
+        let t0 = Instant::now();
+        let (fleet, _) = two_tables(t0);
         let empty = report(Vec::new());
         assert!(fleet.apply(0, &empty, GRACE, g, t0 + GRACE).is_empty());
         let later = t0 + GRACE + Duration::from_secs(1);
@@ -339,13 +347,9 @@ mod tests {
 
     #[test]
     fn removing_the_first_table_drops_its_miners_not_the_second_ones() {
-        let fleet = DiscoveredFleet::new(Vec::new());
         let g = MetricGroups::default();
         let t0 = Instant::now();
-        let a = found([10, 0, 0, 1], Some("AA:00:00:00:00:01"), Api::V2);
-        let b = found([10, 1, 0, 1], Some("BB:00:00:00:00:01"), Api::V2);
-        fleet.apply(0, &report(vec![a]), GRACE, g, t0);
-        fleet.apply(1, &report(vec![b.clone()]), GRACE, g, t0);
+        let (fleet, b) = two_tables(t0);
         // [A, B] -> [B]: A's miners leave, B's are table 0 now.
         assert_eq!(fleet.renumber(&[None, Some(0)]), ["aa:00:00:00:00:01"]);
         assert_eq!(fleet.discovered(), 1);

@@ -84,18 +84,19 @@ async fn run(
             if *new != current {
                 let moves = table_moves(&current, new);
                 let dropped = fleet.renumber(&moves);
-                let mut next_due = vec![now; new.len()];
-                for (old, moved) in moves.iter().enumerate() {
-                    // A table that kept its place and its content keeps its
-                    // schedule; a moved or edited one scans now.
-                    if *moved == Some(old) && new.get(old) == current.get(old) {
-                        if let Some(d) = due.get(old) {
-                            next_due[old] = *d;
-                        }
-                    }
+                // A table that kept its place and its content keeps its
+                // schedule; a moved or edited one scans now.
+                due = new
+                    .iter()
+                    .enumerate()
+                    .map(|(i, table)| match (current.get(i), due.get(i)) {
+                        (Some(old), Some(at)) if old == table => *at,
+                        _ => now,
+                    })
+                    .collect();
+                for gone in new.len()..current.len() {
+                    state.telemetry.discovery.forget(&gone.to_string());
                 }
-                due = next_due;
-                forget_tables(&state, new.len(), current.len());
                 current.clone_from(new);
                 state
                     .telemetry
@@ -180,22 +181,6 @@ fn table_moves(old: &[DiscoverySettings], new: &[DiscoverySettings]) -> Vec<Opti
         }
     }
     moves
-}
-
-/// Removes the per-table series of positions that no longer exist.
-fn forget_tables(state: &AppState, now: usize, before: usize) {
-    let t = &state.telemetry.discovery;
-    for i in now..before {
-        let label = i.to_string();
-        let l = [label.as_str()];
-        let _ = t.scans.remove_label_values(&l);
-        let _ = t.scan_duration.remove_label_values(&l);
-        let _ = t.hosts_probed.remove_label_values(&l);
-        let _ = t.hosts_answering.remove_label_values(&l);
-        let _ = t.miners_found.remove_label_values(&l);
-        let _ = t.other_devices.remove_label_values(&l);
-        let _ = t.last_success.remove_label_values(&l);
-    }
 }
 
 fn publish(state: &AppState, fleet: &DiscoveredFleet) {
