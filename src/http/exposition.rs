@@ -48,13 +48,12 @@ pub async fn metrics(
     let snapshot = match (settings.mode, state.latest_snapshot()) {
         (ScrapeMode::Background { .. }, Some(snapshot)) => snapshot,
         _ => {
-            let deadline = tokio::time::Instant::now()
-                + scrape_budget(headers, settings.default_timeout, settings.timeout_margin);
+            let budget = scrape_budget(headers, settings.default_timeout, settings.timeout_margin);
             let key = FleetKey(state.targets());
             let scrape = {
                 let state = Arc::clone(state);
                 let targets = Arc::clone(&key.0);
-                move || async move {
+                move |deadline| async move {
                     state.telemetry.fleet_scrapes_started.inc();
                     let snapshot = Arc::new(state.collector.scrape_fleet(&targets, deadline).await);
                     state.account(&snapshot, "metrics");
@@ -66,7 +65,7 @@ pub async fn metrics(
             };
             let shared = state
                 .fleet_share
-                .get(key, deadline, settings.min_age, scrape)
+                .get(key, budget, settings.min_age, scrape)
                 .await;
             let Some((snapshot, served)) = shared else {
                 return text(StatusCode::INTERNAL_SERVER_ERROR, "fleet scrape failed\n");
@@ -201,12 +200,11 @@ pub async fn probe(
     };
     let settings = state.settings();
     let started = tokio::time::Instant::now();
-    let deadline =
-        started + scrape_budget(headers, settings.default_timeout, settings.timeout_margin);
+    let budget = scrape_budget(headers, settings.default_timeout, settings.timeout_margin);
     let scrape = {
         let state = Arc::clone(state);
         let target = Arc::clone(&target);
-        move || async move {
+        move |deadline| async move {
             let snapshot = state.collector.scrape_miner(target, deadline).await;
             state.telemetry.scrapes.with_label_values(&["probe"]).inc();
             if let Some(e) = snapshot.down_error() {
@@ -217,7 +215,7 @@ pub async fn probe(
     };
     let shared = state
         .probe_share
-        .get(ProbeKey(target), deadline, settings.min_age, scrape)
+        .get(ProbeKey(target), budget, settings.min_age, scrape)
         .await;
     let Some((snapshot, served)) = shared else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "probe failed\n");

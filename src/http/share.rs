@@ -11,7 +11,10 @@
 //! target):
 //! - **in flight**: a request joins a scrape already running when that
 //!   scrape's deadline is no later than its own, so joining never makes it
-//!   answer late. Otherwise it starts its own scrape.
+//!   answer late. Otherwise it starts its own scrape. A request's deadline
+//!   is taken under the lock, when its turn comes: taken before, two
+//!   requests with the same budget could reach the lock in the other order,
+//!   and the one with the earlier deadline would start a second scrape.
 //! - **recent**: a result younger than `min_age` is served again (0 turns
 //!   this off). The age shown per miner (`whatsminer_data_age_seconds`)
 //!   comes from the miner's own scrape time, so it stays honest.
@@ -122,7 +125,15 @@ where
 enum Plan<V> {
     Reuse(V),
     Join(watch::Receiver<Option<V>>),
-    Lead(u64, watch::Sender<Option<V>>, watch::Receiver<Option<V>>),
+    Lead(Lead<V>),
+}
+
+/// A request that starts the scrape: its flight and its deadline.
+struct Lead<V> {
+    id: u64,
+    deadline: Instant,
+    tx: watch::Sender<Option<V>>,
+    rx: watch::Receiver<Option<V>>,
 }
 
 impl<K, V> Share<K, V>
@@ -131,31 +142,37 @@ where
     V: Clone + Send + Sync + 'static,
 {
     /// The result for `key`: reused if younger than `min_age`, else joined
-    /// if a scrape in flight ends by `deadline`, else from `scrape`, which
-    /// is spawned so that it finishes (and serves others) even if this
-    /// request goes away. `None` only if the scrape task died.
+    /// if a scrape in flight ends within `budget` from now, else from
+    /// `scrape(deadline)`, which is spawned so that it finishes (and serves
+    /// others) even if this request goes away. `None` only if the scrape
+    /// task died.
     pub async fn get<F, Fut>(
         self: &Arc<Self>,
         key: K,
-        deadline: Instant,
+        budget: Duration,
         min_age: Duration,
         scrape: F,
     ) -> Option<(V, Served)>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(Instant) -> Fut,
         Fut: Future<Output = V> + Send + 'static,
     {
-        let plan = self.plan(&key, deadline, min_age);
+        let plan = self.plan(&key, budget, min_age);
         let (mut rx, served) = match plan {
             Plan::Reuse(value) => return Some((value, Served::Reused)),
             Plan::Join(rx) => (rx, Served::Joined),
-            Plan::Lead(id, tx, rx) => {
+            Plan::Lead(Lead {
+                id,
+                deadline,
+                tx,
+                rx,
+            }) => {
                 let mut guard = FlightGuard {
                     share: Arc::clone(self),
                     key: Some(key),
                     id,
                 };
-                let fut = scrape();
+                let fut = scrape(deadline);
                 tokio::spawn(async move {
                     let value = fut.await;
                     if let Some(key) = guard.key.take() {
@@ -170,12 +187,15 @@ where
         Some((value, served))
     }
 
-    fn plan(&self, key: &K, deadline: Instant, min_age: Duration) -> Plan<V> {
+    fn plan(&self, key: &K, budget: Duration, min_age: Duration) -> Plan<V> {
         let mut entries = match self.entries.lock() {
             Ok(e) => e,
             Err(poisoned) => poisoned.into_inner(),
         };
+        // Under the lock, so that deadlines grow in the order requests are
+        // planned (see the module doc).
         let now = Instant::now();
+        let deadline = now + budget;
         if let Some(entry) = entries.by_key.get(key) {
             if let Some(recent) = &entry.recent {
                 if now.saturating_duration_since(recent.done) < min_age {
@@ -199,7 +219,12 @@ where
             deadline,
             result: rx.clone(),
         });
-        Plan::Lead(id, tx, rx)
+        Plan::Lead(Lead {
+            id,
+            deadline,
+            tx,
+            rx,
+        })
     }
 
     /// Ends flight `id`; keeps its value as the recent result for
@@ -318,10 +343,10 @@ mod tests {
 
     /// A scrape that counts itself and ends when `gate` gives a permit, so
     /// the tests decide the order of events without relying on timing.
-    fn gated(count: &Arc<AtomicUsize>, gate: &Arc<Semaphore>) -> impl FnOnce() -> Scrape {
+    fn gated(count: &Arc<AtomicUsize>, gate: &Arc<Semaphore>) -> impl FnOnce(Instant) -> Scrape {
         let count = Arc::clone(count);
         let gate = Arc::clone(gate);
-        move || {
+        move |_deadline| {
             let n = count.fetch_add(1, Ordering::SeqCst) + 1;
             Box::pin(async move {
                 if let Ok(permit) = gate.acquire().await {
@@ -332,8 +357,8 @@ mod tests {
         }
     }
 
-    fn in_secs(s: u64) -> Instant {
-        Instant::now() + Duration::from_secs(s)
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
     }
 
     /// Lets spawned tasks run until `done` holds (bounded).
@@ -351,12 +376,12 @@ mod tests {
         let share: Arc<Share<u8, usize>> = Arc::default();
         let count = Arc::new(AtomicUsize::new(0));
         let gate = Arc::new(Semaphore::new(0));
-        let deadline = in_secs(60);
+        let budget = secs(60);
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..20 {
             let share = Arc::clone(&share);
             let scrape = gated(&count, &gate);
-            tasks.spawn(async move { share.get(1, deadline, Duration::ZERO, scrape).await });
+            tasks.spawn(async move { share.get(1, budget, Duration::ZERO, scrape).await });
         }
         settle(|| count.load(Ordering::SeqCst) > 0).await;
         gate.add_permits(20);
@@ -373,23 +398,46 @@ mod tests {
         assert!(share.is_empty());
     }
 
+    /// The flake this guards against: twenty requests with one budget, whose
+    /// deadlines were taken before the lock, reached it out of order, and
+    /// the one with the earlier deadline started a second scrape.
+    #[tokio::test]
+    async fn requests_with_one_budget_join_whatever_order_they_are_planned_in() {
+        let share: Arc<Share<u8, usize>> = Arc::default();
+        let count = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(Semaphore::new(0));
+        // Made first, planned last: its deadline must not predate the leader's.
+        let first_made = share.get(1, secs(60), Duration::ZERO, gated(&count, &gate));
+        let leader = {
+            let share = Arc::clone(&share);
+            let scrape = gated(&count, &gate);
+            tokio::spawn(async move { share.get(1, secs(60), Duration::ZERO, scrape).await })
+        };
+        settle(|| count.load(Ordering::SeqCst) == 1).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        gate.add_permits(1);
+        assert_eq!(first_made.await, Some((1, Served::Joined)));
+        assert_eq!(leader.await.unwrap(), Some((1, Served::Scraped)));
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+    }
+
     #[tokio::test]
     async fn a_request_with_an_earlier_deadline_scrapes_on_its_own() {
         let share: Arc<Share<u8, usize>> = Arc::default();
         let count = Arc::new(AtomicUsize::new(0));
         let (late_gate, early_gate) = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
-        let request = |deadline: Instant, gate: &Arc<Semaphore>| {
+        let request = |budget: Duration, gate: &Arc<Semaphore>| {
             let share = Arc::clone(&share);
             let scrape = gated(&count, gate);
-            tokio::spawn(async move { share.get(1, deadline, Duration::ZERO, scrape).await })
+            tokio::spawn(async move { share.get(1, budget, Duration::ZERO, scrape).await })
         };
-        let late = request(in_secs(60), &late_gate);
+        let late = request(secs(60), &late_gate);
         settle(|| count.load(Ordering::SeqCst) == 1).await;
-        let early = request(in_secs(30), &early_gate);
+        let early = request(secs(30), &early_gate);
         settle(|| count.load(Ordering::SeqCst) == 2).await;
         assert_eq!(count.load(Ordering::SeqCst), 2);
         // A later deadline fits both flights: it joins the freshest.
-        let third = request(in_secs(90), &late_gate);
+        let third = request(secs(90), &late_gate);
         early_gate.add_permits(1);
         assert_eq!(early.await.unwrap(), Some((2, Served::Scraped)));
         assert_eq!(third.await.unwrap(), Some((2, Served::Joined)));
@@ -405,7 +453,7 @@ mod tests {
         let open = Arc::new(Semaphore::new(100));
         let hour = Duration::from_secs(3600);
         let get =
-            |key: u8, min_age: Duration| share.get(key, in_secs(60), min_age, gated(&count, &open));
+            |key: u8, min_age: Duration| share.get(key, secs(60), min_age, gated(&count, &open));
         assert_eq!(get(1, hour).await, Some((1, Served::Scraped)));
         assert_eq!(get(1, hour).await, Some((1, Served::Reused)));
         // Another key is not served from this one.
@@ -427,11 +475,11 @@ mod tests {
         let share: Arc<Share<u8, usize>> = Arc::default();
         let count = Arc::new(AtomicUsize::new(0));
         let gate = Arc::new(Semaphore::new(0));
-        let deadline = in_secs(60);
+        let budget = secs(60);
         let request = || {
             let share = Arc::clone(&share);
             let scrape = gated(&count, &gate);
-            tokio::spawn(async move { share.get(1, deadline, Duration::ZERO, scrape).await })
+            tokio::spawn(async move { share.get(1, budget, Duration::ZERO, scrape).await })
         };
         let leader = request();
         settle(|| count.load(Ordering::SeqCst) == 1).await;
@@ -449,7 +497,7 @@ mod tests {
         let count = Arc::new(AtomicUsize::new(0));
         let open = Arc::new(Semaphore::new(100));
         let hour = Duration::from_secs(3600);
-        let get = |key: u8| share.get(key, in_secs(60), hour, gated(&count, &open));
+        let get = |key: u8| share.get(key, secs(60), hour, gated(&count, &open));
         assert_eq!(get(1).await, Some((1, Served::Scraped)));
         assert_eq!(get(2).await, Some((2, Served::Scraped)));
         share.forget(|k| *k == 1);
@@ -462,14 +510,14 @@ mod tests {
         let leader = {
             let share = Arc::clone(&share);
             let scrape = gated(&count, &gate);
-            tokio::spawn(async move { share.get(3, in_secs(60), hour, scrape).await })
+            tokio::spawn(async move { share.get(3, secs(60), hour, scrape).await })
         };
         settle(|| count.load(Ordering::SeqCst) == 4).await;
         share.forget(|k| *k == 3);
         let after = {
             let share = Arc::clone(&share);
             let scrape = gated(&count, &gate);
-            tokio::spawn(async move { share.get(3, in_secs(60), hour, scrape).await })
+            tokio::spawn(async move { share.get(3, secs(60), hour, scrape).await })
         };
         settle(|| count.load(Ordering::SeqCst) == 5).await;
         gate.add_permits(2);
