@@ -114,9 +114,11 @@ async fn send_and_read(
         // Firmware ends a reply with NUL bytes; what follows the first NUL
         // is never part of it, so stop reading there rather than wait for a
         // close that a misbehaving miner may never send.
+        // memchr: this scan runs over every byte of every reply (it was
+        // 2% of the exporter's CPU as a byte loop).
         let nul = reply
             .get(start..)
-            .and_then(|fresh| fresh.iter().position(|&b| b == 0));
+            .and_then(|fresh| memchr::memchr(0, fresh));
         if let Some(nul) = nul {
             reply.truncate(start + nul);
         }
@@ -132,7 +134,7 @@ async fn send_and_read(
 /// Cuts at the first NUL and trims ASCII whitespace on both ends. Cheap and
 /// idempotent, so parsers above apply it again defensively.
 pub fn clean_reply(raw: &[u8]) -> &[u8] {
-    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    let end = memchr::memchr(0, raw).unwrap_or(raw.len());
     raw[..end].trim_ascii()
 }
 
