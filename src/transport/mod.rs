@@ -57,10 +57,10 @@ pub async fn exchange(
         Ok(Err(e)) => return Err(connect_error(e)),
         Ok(Ok(s)) => s,
     };
-    // Small request, latency-bound exchange: don't wait for Nagle.
-    let _ = stream.set_nodelay(true);
-
-    let mut reply = Vec::with_capacity(4096);
+    // No TCP_NODELAY: the request goes out in one write with nothing
+    // unacknowledged before it, which Nagle never delays (one syscall less
+    // per exchange).
+    let mut reply = Vec::with_capacity(READ_STEP);
     match timeout_at(
         overall_end,
         send_and_read(&mut stream, request, &mut reply, limits.max_reply_bytes),
@@ -83,8 +83,13 @@ pub async fn exchange(
     }
 }
 
-/// How much the reply buffer grows by at least, per read.
+/// The reply buffer's first size, and how much it grows by at least. A
+/// joined `summary+devs+pools` answer of the real captures is 2 to 8 KiB:
+/// it arrives in one read, and the read that sees the close needs no
+/// growth (measured: three reads and a copy per exchange with 4 KiB).
 const READ_STEP: usize = 8 * 1024;
+/// Below this much spare room, the buffer grows before the next read.
+const MIN_SPARE: usize = 512;
 
 async fn send_and_read(
     stream: &mut TcpStream,
@@ -100,7 +105,7 @@ async fn send_and_read(
     // would sit in every exchange future, and a fleet scrape creates
     // thousands of those at once (16 KiB each was most of the RSS).
     loop {
-        if reply.capacity() - reply.len() < READ_STEP / 2 {
+        if reply.capacity() - reply.len() < MIN_SPARE {
             reply.reserve(READ_STEP);
         }
         let start = reply.len();
