@@ -7,9 +7,12 @@
 //! `get.device.info` and `get.miner.setting`, mapped onto the same structs
 //! (see `client::v3::convert`). When a miner's API changes (detected
 //! again after a firmware upgrade), its old entry is replaced, not merged.
+//!
+//! An entry keeps only what the page renders ([`CompactSlow`]), built once
+//! per refresh: the backend's `SlowData` is dropped as soon as it is read.
 
-use crate::client::backend::SlowData;
 use crate::client::{Api, Backend, Client};
+use crate::collector::compact::CompactSlow;
 use crate::collector::target::MinerTarget;
 use crate::transport::MinerAddr;
 use std::collections::{HashMap, HashSet};
@@ -20,7 +23,7 @@ use tokio::time::Instant;
 
 #[derive(Debug, Default)]
 struct Entry {
-    info: Option<Arc<SlowData>>,
+    info: Option<Arc<CompactSlow>>,
     refreshed: Option<Instant>,
     stale: bool,
     last_elapsed: Option<f64>,
@@ -39,7 +42,7 @@ impl InfoCache {
         self.entries.lock().map_or(0, |m| m.len())
     }
 
-    pub fn cached(&self, addr: &MinerAddr) -> Option<Arc<SlowData>> {
+    pub fn cached(&self, addr: &MinerAddr) -> Option<Arc<CompactSlow>> {
         self.entries
             .lock()
             .ok()?
@@ -95,13 +98,13 @@ impl InfoCache {
         backend: &dyn Backend,
         deadline: Instant,
         interval: Duration,
-    ) -> Option<Arc<SlowData>> {
+    ) -> Option<Arc<CompactSlow>> {
         let api = backend.api();
         if !self.is_due(&target.addr, api, interval) {
             return self.cached(&target.addr);
         }
         let client = bounded(client, deadline);
-        let fresh = backend.slow(&client, &target.addr).await;
+        let fresh = CompactSlow::new(&backend.slow(&client, &target.addr).await);
         // Keep the old values of commands that failed this time; data read
         // over the other API is not kept.
         let same_api = self.cached_api(&target.addr) == Some(api);
@@ -166,7 +169,7 @@ mod tests {
         cache.entries.lock().unwrap().insert(
             addr.clone(),
             Entry {
-                info: Some(Arc::new(SlowData::default())),
+                info: Some(Arc::new(CompactSlow::default())),
                 refreshed: Some(Instant::now()),
                 api: Some(Api::V2),
                 ..Entry::default()

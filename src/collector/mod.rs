@@ -381,7 +381,7 @@ impl Collector {
             repair::counted(repairs.clone(), refresh).await
         };
         if let (Ok(s), Some(i)) = (&mut summary, &info) {
-            backend.complete(s, i.error_codes.as_ref());
+            backend.complete(s, i.error_code_count());
         }
         if let Err(e) = &summary {
             // Changes are logged once by `health`; this is per scrape.

@@ -2,9 +2,8 @@
 //! renderer turns them into metric families, and background mode keeps the
 //! last complete set to serve from.
 
-use crate::client::backend::SlowData;
 use crate::client::{Api, Dialect};
-use crate::collector::compact::{CompactBoards, CompactPools, CompactSummary};
+use crate::collector::compact::{CompactBoards, CompactPools, CompactSlow, CompactSummary};
 use crate::collector::target::MinerTarget;
 use crate::error::MinerError;
 use crate::protocol::repair::RepairCounts;
@@ -24,8 +23,8 @@ pub struct MinerSnapshot {
     pub devs: Result<CompactBoards, MinerError>,
     pub pools: Result<CompactPools, MinerError>,
     /// Slowly refreshed data (model, firmware, PSU, error codes, run
-    /// state), possibly from an earlier scrape.
-    pub info: Option<Arc<SlowData>>,
+    /// state), possibly from an earlier scrape, as the info cache keeps it.
+    pub info: Option<Arc<CompactSlow>>,
     /// The last time `summary` succeeded, this scrape or before.
     pub last_success: Option<SystemTime>,
     /// The API actually spoken (the info metric's `protocol` label).

@@ -118,8 +118,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// Fills summary fields this API gives only with the slow data.
-    fn complete(&self, _summary: &mut Summary, _slow_error_codes: Option<&ErrorCodes>) {}
+    /// Fills summary fields this API gives only with the slow data
+    /// (`slow_error_count`: the active error codes the slow data listed).
+    fn complete(&self, _summary: &mut Summary, _slow_error_count: Option<usize>) {}
 
     /// A writeable session driven by v2 command names (token or salt
     /// cached inside); keep it to reuse the token.

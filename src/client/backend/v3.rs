@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{looks_v3, Backend, BoxFuture, FastReads, QueryError, QueryReply, SlowData};
 use crate::client::detect::v3_addr;
-use crate::client::types::{ErrorCodes, MinerStatus, Summary};
+use crate::client::types::{MinerStatus, Summary};
 use crate::client::{Api, Client, V3Session, WriteSession};
 use crate::error::MinerError;
 use crate::protocol::codes::WRITE_COMMANDS;
@@ -54,9 +54,9 @@ impl Backend for V3Backend {
 
     /// v3 has no `Error Code Count` in its summary; the count of the
     /// `error-code` list read with the slow data is the same number.
-    fn complete(&self, summary: &mut Summary, slow_error_codes: Option<&ErrorCodes>) {
+    fn complete(&self, summary: &mut Summary, slow_error_count: Option<usize>) {
         if summary.error_code_count.is_none() {
-            summary.error_code_count = slow_error_codes.map(|c| c.0.len() as u64);
+            summary.error_code_count = slow_error_count.map(|n| n as u64);
         }
     }
 

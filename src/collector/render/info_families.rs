@@ -1,9 +1,10 @@
 //! Families from the slowly refreshed commands: the `_info` metric, run
-//! state, error codes and PSU figures.
+//! state, error codes and PSU figures, from the info cache's compact form
+//! ([`crate::collector::compact::slow`]).
 
 use super::families::{family, ok};
 use super::writer::{ExpositionWriter, MetricType::*};
-use super::Gauge;
+use crate::collector::compact::slow::CompactPsu;
 use crate::collector::snapshot::MinerSnapshot;
 
 pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
@@ -20,10 +21,9 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
             let net = info.and_then(|i| i.miner_info.as_ref());
             let summary = m.summary.as_ref().ok();
             // devdetails is deprecated on 2026 firmware; get_version names the model there.
-            let from_version = version.and_then(|v| v.model());
             let model = details
-                .and_then(|d| d.model())
-                .or(from_version.as_deref())
+                .and_then(|d| d.model.as_deref())
+                .or_else(|| version.and_then(|v| v.model.as_deref()))
                 .unwrap_or_default();
             let firmware = version
                 .and_then(|v| v.fw_ver.as_deref())
@@ -78,8 +78,13 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         Gauge,
         "Number of active error codes (get_error_code).",
         |m, e| {
-            let codes = m.info.as_deref().and_then(|i| i.error_codes.as_ref());
-            e(&[], codes.map(|c| c.0.len() as f64))
+            e(
+                &[],
+                m.info
+                    .as_deref()
+                    .and_then(|i| i.error_code_count())
+                    .map(|n| n as f64),
+            )
         },
     );
     family(
@@ -91,7 +96,7 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         |m, e| {
             if let Some(codes) = m.info.as_deref().and_then(|i| i.error_codes.as_ref()) {
                 for code in &codes.0 {
-                    e(&[("code", code.code.as_str())], Some(1.0));
+                    e(&[("code", code)], Some(1.0));
                 }
             }
         },
@@ -102,7 +107,7 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         "whatsminer_psu_input_voltage_volts",
         Gauge,
         "PSU input voltage.",
-        |m, e| e(&[], psu(m).and_then(|p| p.input_volts())),
+        |m, e| e(&[], psu(m).and_then(|p| p.input_volts.get())),
     );
     family(
         out,
@@ -110,7 +115,7 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         "whatsminer_psu_input_current_amperes",
         Gauge,
         "PSU input current.",
-        |m, e| e(&[], psu(m).and_then(|p| p.input_amps())),
+        |m, e| e(&[], psu(m).and_then(|p| p.input_amps.get())),
     );
     family(
         out,
@@ -118,7 +123,7 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
         "whatsminer_psu_fan_speed_rpm",
         Gauge,
         "PSU fan speed.",
-        |m, e| e(&[], psu(m).and_then(|p| p.fan_speed.gauge())),
+        |m, e| e(&[], psu(m).and_then(|p| p.fan_speed.get())),
     );
     family(
         out,
@@ -141,6 +146,6 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
     );
 }
 
-fn psu(m: &MinerSnapshot) -> Option<&crate::client::types::Psu> {
-    m.info.as_deref().and_then(|i| i.psu.as_ref())
+fn psu(m: &MinerSnapshot) -> Option<&CompactPsu> {
+    m.info.as_deref().and_then(|i| i.psu.as_deref())
 }
