@@ -1,6 +1,7 @@
 //! The exporter over HTTP against a simulated fleet: the deadline holds
-//! with faulty miners, `/probe` serves one target, and a config reload adds
-//! and removes miners without a restart.
+//! with faulty miners, `/probe` serves one target, a config reload adds
+//! and removes miners without a restart, and a large fleet's page arrives
+//! whole through the streamed path.
 
 mod support;
 
@@ -268,4 +269,30 @@ async fn reload_endpoint_can_be_turned_off() {
     assert_eq!(status, 200, "{text}");
     assert_eq!(reloads.load(std::sync::atomic::Ordering::SeqCst), 3);
     exporter.shutdown().await;
+}
+
+/// Above 50 miners the page is streamed in chunks of about 240 KiB: 120
+/// miners make about five. Every miner's series and the self-metrics
+/// after them arrive, in valid exposition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_fleet_page_is_streamed_whole() {
+    const MINERS: usize = 120;
+    let fleet = Fleet::start(FleetConfig::loopback_ephemeral(MINERS))
+        .await
+        .unwrap();
+    let exporter = Exporter::start(settings(&fleet.addrs())).await.unwrap();
+    let (status, body) = http(exporter.metrics_addr(), "GET", "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    assert!(body.len() > 4 * 240 * 1024, "{} bytes", body.len());
+    let samples = support::exposition::parse(&body).expect("valid exposition");
+    let up = support::exposition::find(&samples, "whatsminer_up", &[]);
+    assert_eq!(up.len(), MINERS);
+    assert!(up.iter().all(|s| s.value == 1.0));
+    let scrapes = support::exposition::find(&samples, "whatsminer_exporter_scrapes_total", &[]);
+    assert!(
+        !scrapes.is_empty(),
+        "self-metrics come last, after every chunk"
+    );
+    exporter.shutdown().await;
+    fleet.shutdown().await;
 }
