@@ -3,6 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --example parse_joined
+//! cargo run --release --example parse_joined -- --parse-only
 //! ```
 //!
 //! One joined answer (`{"summary":[..],"devs":[..],"pools":[..],"id":1}`)
@@ -10,6 +11,10 @@
 //! into its parts and each part parsed to its typed reply, as the v2 backend
 //! does; the last column adds the collector's compaction (the figures a
 //! snapshot keeps). Medians of 9 rounds of 2,000 answers each.
+//! `--parse-only` splits each answer once and times only the typed parse
+//! of its parts (for `perf stat` of the parse alone: the split's own cost
+//! moves with code layout, by up to a third between two builds that differ
+//! elsewhere).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -60,23 +65,32 @@ type Parsed = (
     Result<Pools, whatsminer_exporter::ErrorKind>,
 );
 
-/// What the v2 backend does with a joined answer: split, parse each part.
-fn parse(answer: &[u8], boards: &str) -> Parsed {
-    let parts = ["summary", boards, "pools"];
-    let Split::Parts(found) = split(answer, &parts) else {
+/// The three parts of a joined answer.
+fn split_parts<'a>(answer: &'a [u8], boards: &str) -> [&'a [u8]; 3] {
+    let Split::Parts(found) = split(answer, &["summary", boards, "pools"]) else {
         panic!("not a joined answer");
     };
-    let part = |i: usize| found[i].unwrap_or(b"");
+    let part = |i: usize| found.get(i).copied().flatten().unwrap_or(b"");
+    [part(0), part(1), part(2)]
+}
+
+/// What the v2 backend does with a joined answer's parts.
+fn parse_parts(parts: [&[u8]; 3], boards: &str) -> Parsed {
     let devs = if boards == "edevs" {
-        Edevs::from_reply(part(1)).map(|Edevs(b)| Devs(b))
+        Edevs::from_reply(parts[1]).map(|Edevs(b)| Devs(b))
     } else {
-        Devs::from_reply(part(1))
+        Devs::from_reply(parts[1])
     };
     (
-        Summary::from_reply(part(0)),
+        Summary::from_reply(parts[0]),
         devs,
-        Pools::from_reply(part(2)),
+        Pools::from_reply(parts[2]),
     )
+}
+
+/// What the v2 backend does with a joined answer: split, parse each part.
+fn parse(answer: &[u8], boards: &str) -> Parsed {
+    parse_parts(split_parts(answer, boards), boards)
 }
 
 fn err(kind: whatsminer_exporter::ErrorKind) -> whatsminer_exporter::MinerError {
@@ -102,14 +116,31 @@ fn per_answer(answer: &[u8], boards: &str, compacted: bool) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / f64::from(ROUNDS)
 }
 
+/// µs per answer over `ROUNDS` answers, parts split beforehand.
+fn per_parts(parts: [&[u8]; 3], boards: &str) -> f64 {
+    let start = Instant::now();
+    for _ in 0..ROUNDS {
+        let (s, d, p) = parse_parts(black_box(parts), boards);
+        assert!(s.is_ok() && d.is_ok() && p.is_ok(), "a part did not parse");
+        let _ = black_box((s, d, p));
+    }
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(ROUNDS)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
 fn main() {
-    println!("| capture | answer bytes | split + parse µs | + compaction µs |");
-    println!("|---|---:|---:|---:|");
+    let parse_only = std::env::args().any(|a| a == "--parse-only");
+    if parse_only {
+        println!("| capture | answer bytes | parse µs |");
+        println!("|---|---:|---:|");
+    } else {
+        println!("| capture | answer bytes | split + parse µs | + compaction µs |");
+        println!("|---|---:|---:|---:|");
+    }
     for (name, summary, boards, part, pools) in TRIPLES {
         let answer = format!(
             "{{\"summary\":[{}],\"{part}\":[{}],\"pools\":[{}],\"id\":1}}",
@@ -117,6 +148,12 @@ fn main() {
             read(boards),
             read(pools)
         );
+        if parse_only {
+            let parts = split_parts(answer.as_bytes(), part);
+            let runs = (0..RUNS).map(|_| per_parts(parts, part)).collect();
+            println!("| {name} | {} | {:.2} |", answer.len(), median(runs));
+            continue;
+        }
         let (mut plain, mut full) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
             plain.push(per_answer(answer.as_bytes(), part, false));
