@@ -171,7 +171,9 @@ fn missing_fields_are_none() {
         ..Summary::default()
     };
     assert_eq!(s, Ok(want));
-    let b = Devs::from_reply(br#"{"STATUS":[{"STATUS":"S"}],"DEVS":[{}, 7, {"Slot":"2"}]}"#);
+    let b = Devs::from_reply(
+        br#"{"STATUS":[{"STATUS":"S"}],"DEVS":[{}, 7, "x", null, true, -1.5, [{"Slot":9}], {"Slot":"2"}]}"#,
+    );
     assert_eq!(
         b.map(|Devs(b)| b.iter().map(Board::index).collect::<Vec<_>>()),
         Ok(vec![None, Some(2)])
