@@ -1,6 +1,8 @@
 //! Pool families (`pools`), labelled by pool index, URL (credentials
 //! stripped) and worker.
 
+use std::borrow::Cow;
+
 use super::families::ok;
 use super::writer::{ExpositionWriter, MetricType, MetricType::*};
 use super::Gauge;
@@ -9,16 +11,17 @@ use crate::collector::groups::Group;
 use crate::collector::snapshot::MinerSnapshot;
 
 /// Removes a `user:password@` part from a pool URL: pool passwords must
-/// not become label values.
-pub fn strip_url_credentials(url: &str) -> String {
+/// not become label values. Borrowed when there is none (nearly always:
+/// this runs for every pool of every scrape).
+pub fn strip_url_credentials(url: &str) -> Cow<'_, str> {
     let (scheme, rest) = match url.find("://") {
         Some(i) => (&url[..i + 3], &url[i + 3..]),
         None => ("", url),
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}{}", &rest[at + 1..]),
-        None => url.to_string(),
+        Some(at) => Cow::Owned(format!("{scheme}{}", &rest[at + 1..])),
+        None => Cow::Borrowed(url),
     }
 }
 

@@ -229,7 +229,13 @@ fn push_value(value: f64, out: &mut String) {
 
 /// Builds the pre-escaped base label string for a miner.
 pub fn base_labels(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::new();
+    // Sized for the unescaped text (`k="v"` and commas): one allocation,
+    // not one per doubling, and no shrink when boxed.
+    let len = pairs
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 4)
+        .sum::<usize>();
+    let mut out = String::with_capacity(len.saturating_sub(1));
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -94,7 +94,7 @@ pub fn redacted(command: &str, params: &Map<String, Value>) -> String {
                     // Pool URLs may carry `user:password@`; strip it before
                     // cutting, which could drop the `@` and keep the password.
                     let s = if s.contains("://") {
-                        crate::collector::render::strip_url_credentials(s)
+                        crate::collector::render::strip_url_credentials(s).into_owned()
                     } else {
                         s.clone()
                     };
