@@ -220,7 +220,8 @@ fn extra_lines(report: &Report) -> Vec<String> {
         lines.push(format!(
             "{} miners, peer pyasic {}: joined reads {:.0} µs CPU per miner-scrape ({:.1}× the exporter; \
              {:.0} ms wall), separate reads {:.0} µs ({:.1}×; {:.0} ms wall); fewest miners read \
-             {} joined, {} separate; simulator CPU {:.0} ms over the peer run",
+             {} joined, {} separate; simulator CPU {:.0} ms over the peer run; pyasic joined is \
+             {:.1}× the one-exchange floor (no client making the same exchange can be further ahead)",
             f.miners,
             p.pyasic,
             p.joined.cpu_us_per_miner,
@@ -231,7 +232,8 @@ fn extra_lines(report: &Report) -> Vec<String> {
             p.separate.wall_ms.median,
             p.joined.ok_min,
             p.separate.ok_min,
-            p.sim_cpu_ms
+            p.sim_cpu_ms,
+            p.joined.cpu_us_per_miner / f.one_exchange.cpu_us_per_miner.max(1e-9)
         ));
     }
     if let Some(p) = &report.probe {
