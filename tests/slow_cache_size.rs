@@ -2,7 +2,9 @@
 //! (the `Arc`, the struct, every string and list), counted by a global
 //! allocator that tracks this thread's live bytes. The slow data of real
 //! capture groups, as the backend's typed `SlowData` (the cache's entry
-//! before) and as `CompactSlow` (the entry now). Run with `--nocapture` to
+//! before) and as `CompactSlow` (the entry now; its list of command
+//! outcomes is shared with the miners that have the same, so not counted
+//! per miner). Run with `--nocapture` to
 //! see the figures; they go to BENCHMARKS.md (issue 17).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -105,14 +107,18 @@ fn a_cache_entry_holds_a_fraction_of_the_typed_slow_data() {
     ];
     for (name, slow) in groups {
         let (typed, typed_bytes) = held(|| Arc::new(slow.clone()));
+        // The outcome list is shared by the miners that have the same one:
+        // the first miner's entry makes it, the next ones hold a pointer.
+        let first = CompactSlow::new(&typed);
         let (compact, compact_bytes) = held(|| Arc::new(CompactSlow::new(&typed)));
+        assert!(Arc::ptr_eq(&first.command_ok, &compact.command_ok));
         println!("{name}: {typed_bytes} bytes typed, {compact_bytes} compact");
         assert_eq!(compact.command_ok.len(), typed.command_ok.len());
         assert!(compact_bytes > 0, "{name}: counted");
         assert!(
-            compact_bytes * 2 <= typed_bytes,
+            compact_bytes * 3 <= typed_bytes,
             "{name}: {compact_bytes} of {typed_bytes}"
         );
-        assert!(compact_bytes <= 640, "{name}: {compact_bytes}");
+        assert!(compact_bytes <= 448, "{name}: {compact_bytes}");
     }
 }

@@ -14,6 +14,8 @@
 use super::Reading;
 use crate::client::backend::SlowData;
 use crate::client::types::{DevDetails, ErrorCodes, MinerInfo, MinerStatus, Psu, Version};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 /// A label value as the firmware sent it.
 pub type Label = Option<Box<str>>;
@@ -22,22 +24,72 @@ fn label(s: Option<&str>) -> Label {
     s.map(Box::from)
 }
 
+/// The label values of one command's part in one allocation (each
+/// separately would be a pointer and a heap block apiece).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labels<const N: usize> {
+    text: Box<str>,
+    /// Where each value ends in `text`; it starts where the one before ends.
+    ends: [u32; N],
+    /// Bit `i`: value `i` was sent (an absent value and `""` differ: the
+    /// renderer falls back to another command's value only for an absent one).
+    present: u8,
+}
+
+impl<const N: usize> Labels<N> {
+    fn new(values: [Option<&str>; N]) -> Self {
+        const { assert!(N <= 8) };
+        let mut text = String::with_capacity(values.iter().flatten().map(|v| v.len()).sum());
+        let mut ends = [0; N];
+        let mut present = 0;
+        for (i, value) in values.iter().enumerate() {
+            if let Some(v) = value {
+                text.push_str(v);
+                present |= 1 << i;
+            }
+            // Replies are bounded far below 4 GiB (`max_reply_bytes`).
+            ends[i] = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        }
+        Labels {
+            text: text.into_boxed_str(),
+            ends,
+            present,
+        }
+    }
+
+    /// Value `i`, if the reply had it.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        if i >= N || self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(start as usize..self.ends[i] as usize)
+    }
+}
+
 /// The rendered part of `get_version`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CompactVersion {
-    /// [`Version::model`]: `miner_type` in the `devdetails` spelling.
-    pub model: Label,
-    pub fw_ver: Label,
-    pub api_ver: Label,
-}
+pub struct CompactVersion(Labels<3>);
 
 impl CompactVersion {
     pub fn new(v: &Version) -> Self {
-        CompactVersion {
-            model: v.model().map(String::into_boxed_str),
-            fw_ver: label(v.fw_ver.as_deref()),
-            api_ver: label(v.api_ver.as_deref()),
-        }
+        let model = v.model();
+        CompactVersion(Labels::new([
+            model.as_deref(),
+            v.fw_ver.as_deref(),
+            v.api_ver.as_deref(),
+        ]))
+    }
+
+    /// [`Version::model`]: `miner_type` in the `devdetails` spelling.
+    pub fn model(&self) -> Option<&str> {
+        self.0.get(0)
+    }
+    pub fn fw_ver(&self) -> Option<&str> {
+        self.0.get(1)
+    }
+    pub fn api_ver(&self) -> Option<&str> {
+        self.0.get(2)
     }
 }
 
@@ -64,9 +116,7 @@ pub struct CompactPsu {
     /// [`Psu::input_amps`].
     pub input_amps: Reading,
     pub fan_speed: Reading,
-    pub model: Label,
-    pub serial: Label,
-    pub sw_version: Label,
+    labels: Labels<3>,
 }
 
 impl CompactPsu {
@@ -75,10 +125,22 @@ impl CompactPsu {
             input_volts: p.input_volts().into(),
             input_amps: p.input_amps().into(),
             fan_speed: p.fan_speed.into(),
-            model: label(p.model.as_deref()),
-            serial: label(p.serial.as_deref()),
-            sw_version: label(p.sw_version.as_deref()),
+            labels: Labels::new([
+                p.model.as_deref(),
+                p.serial.as_deref(),
+                p.sw_version.as_deref(),
+            ]),
         }
+    }
+
+    pub fn model(&self) -> Option<&str> {
+        self.labels.get(0)
+    }
+    pub fn serial(&self) -> Option<&str> {
+        self.labels.get(1)
+    }
+    pub fn sw_version(&self) -> Option<&str> {
+        self.labels.get(2)
     }
 }
 
@@ -100,17 +162,18 @@ impl CompactStatus {
 
 /// The rendered part of `get_miner_info`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CompactMinerInfo {
-    pub mac: Label,
-    pub hostname: Label,
-}
+pub struct CompactMinerInfo(Labels<2>);
 
 impl CompactMinerInfo {
     pub fn new(i: &MinerInfo) -> Self {
-        CompactMinerInfo {
-            mac: label(i.mac.as_deref()),
-            hostname: label(i.hostname.as_deref()),
-        }
+        CompactMinerInfo(Labels::new([i.mac.as_deref(), i.hostname.as_deref()]))
+    }
+
+    pub fn mac(&self) -> Option<&str> {
+        self.0.get(0)
+    }
+    pub fn hostname(&self) -> Option<&str> {
+        self.0.get(1)
     }
 }
 
@@ -124,9 +187,34 @@ impl CompactErrorCodes {
     }
 }
 
+/// Which commands were sent and whether each succeeded.
+pub type CommandOutcomes = Arc<[(&'static str, bool)]>;
+
+/// Outcome lists shared by the miners that have the same one. A fleet has a
+/// handful (the backends' command names, each sent or not, ok or not), so
+/// each is kept once; past [`MAX_SHARED`] lists (a program that makes up
+/// command names), a list is kept per miner.
+static SHARED_OUTCOMES: Mutex<Option<HashSet<CommandOutcomes>>> = Mutex::new(None);
+const MAX_SHARED: usize = 1024;
+
+fn shared_outcomes(list: &[(&'static str, bool)]) -> CommandOutcomes {
+    let Ok(mut shared) = SHARED_OUTCOMES.lock() else {
+        return list.into();
+    };
+    let set = shared.get_or_insert_with(HashSet::new);
+    if let Some(known) = set.get(list) {
+        return Arc::clone(known);
+    }
+    let new: CommandOutcomes = list.into();
+    if set.len() < MAX_SHARED {
+        set.insert(Arc::clone(&new));
+    }
+    new
+}
+
 /// What the cache keeps of one miner's slow data; the fields are those of
 /// [`SlowData`], each command's part `None` where it gave nothing.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CompactSlow {
     pub version: Option<CompactVersion>,
     pub devdetails: Option<CompactDevDetails>,
@@ -135,8 +223,13 @@ pub struct CompactSlow {
     pub error_codes: Option<CompactErrorCodes>,
     pub status: Option<CompactStatus>,
     pub miner_info: Option<CompactMinerInfo>,
-    /// Which commands were sent and whether each succeeded.
-    pub command_ok: Box<[(&'static str, bool)]>,
+    pub command_ok: CommandOutcomes,
+}
+
+impl Default for CompactSlow {
+    fn default() -> Self {
+        CompactSlow::new(&SlowData::default())
+    }
 }
 
 impl CompactSlow {
@@ -148,7 +241,7 @@ impl CompactSlow {
             error_codes: s.error_codes.as_ref().map(CompactErrorCodes::new),
             status: s.status.as_ref().map(CompactStatus::new),
             miner_info: s.miner_info.as_ref().map(CompactMinerInfo::new),
-            command_ok: s.command_ok.as_slice().into(),
+            command_ok: shared_outcomes(&s.command_ok),
         }
     }
 
@@ -217,8 +310,8 @@ mod tests {
         for (name, typed, compact) in sizes {
             println!("{name}: {typed} bytes typed, {compact} compact");
         }
-        assert!(size_of::<CompactSlow>() <= 184);
-        assert!(size_of::<CompactPsu>() <= 72);
+        assert!(size_of::<CompactSlow>() <= 152);
+        assert!(size_of::<CompactPsu>() <= 56);
     }
 
     #[test]
@@ -255,19 +348,15 @@ mod tests {
     fn parts_hold_what_the_renderer_reads() {
         let s = CompactSlow::new(&group("m30sve20"));
         let version = s.version.as_ref().expect("get_version");
-        assert_eq!(version.fw_ver.as_deref(), Some("20220422.18.REL"));
+        assert_eq!(version.fw_ver(), Some("20220422.18.REL"));
         assert!(s
             .devdetails
             .as_ref()
             .and_then(|d| d.model.as_deref())
             .is_some());
         let psu = s.psu.as_deref().expect("get_psu");
-        assert!(psu.input_volts.get().is_some() && psu.serial.is_some());
-        assert!(s
-            .miner_info
-            .as_ref()
-            .and_then(|i| i.mac.as_deref())
-            .is_some());
+        assert!(psu.input_volts.get().is_some() && psu.serial().is_some());
+        assert!(s.miner_info.as_ref().and_then(|i| i.mac()).is_some());
         assert_eq!(&*s.command_ok, &[("get_version", true), ("get_psu", false)]);
         let codes = CompactSlow::new(&group("m30splus_2022"));
         assert_eq!(
@@ -276,5 +365,31 @@ mod tests {
         );
         assert!(codes.error_code_count() > Some(0));
         assert_eq!(CompactSlow::default().error_code_count(), None);
+    }
+
+    #[test]
+    fn labels_keep_each_value_and_tell_absent_from_empty() {
+        let labels = Labels::new([Some("M30S"), None, Some(""), Some("é\"x")]);
+        assert_eq!(labels.get(0), Some("M30S"));
+        assert_eq!(labels.get(1), None);
+        assert_eq!(labels.get(2), Some(""));
+        assert_eq!(labels.get(3), Some("é\"x"));
+        assert_eq!(labels.get(4), None);
+        let none = Labels::new([None, None]);
+        assert_eq!((none.get(0), none.get(1)), (None, None));
+    }
+
+    #[test]
+    fn miners_with_the_same_outcomes_share_one_list() {
+        let mut a = group("m30sve20");
+        a.command_ok = vec![("get_version", true), ("status", false)];
+        let b = a.clone();
+        let (a, b) = (CompactSlow::new(&a), CompactSlow::new(&b));
+        assert!(Arc::ptr_eq(&a.command_ok, &b.command_ok));
+        let mut c = group("m30sve20");
+        c.command_ok = vec![("get_version", true), ("status", true)];
+        let c = CompactSlow::new(&c);
+        assert_eq!(&*c.command_ok, &[("get_version", true), ("status", true)]);
+        assert!(!Arc::ptr_eq(&a.command_ok, &c.command_ok));
     }
 }

@@ -104,7 +104,7 @@ fn write_status(out: &mut ExpositionWriter, miners: &[MinerSnapshot], now: Syste
             e(&[("command", "devs")], Some(ok(m.devs.is_ok())));
             e(&[("command", "pools")], Some(ok(m.pools.is_ok())));
             if let Some(info) = &m.info {
-                for (cmd, success) in &info.command_ok {
+                for (cmd, success) in info.command_ok.iter() {
                     e(&[("command", cmd)], Some(ok(*success)));
                 }
             }

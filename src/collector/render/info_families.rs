@@ -23,23 +23,21 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
             // devdetails is deprecated on 2026 firmware; get_version names the model there.
             let model = details
                 .and_then(|d| d.model.as_deref())
-                .or_else(|| version.and_then(|v| v.model.as_deref()))
+                .or_else(|| version.and_then(|v| v.model()))
                 .unwrap_or_default();
             let firmware = version
-                .and_then(|v| v.fw_ver.as_deref())
+                .and_then(|v| v.fw_ver())
                 .or_else(|| {
                     info.and_then(|i| i.status.as_ref())
                         .and_then(|s| s.firmware_version.as_deref())
                 })
                 .unwrap_or_default();
-            let api = version
-                .and_then(|v| v.api_ver.as_deref())
-                .unwrap_or_default();
+            let api = version.and_then(|v| v.api_ver()).unwrap_or_default();
             let mac = net
-                .and_then(|n| n.mac.as_deref())
+                .and_then(|n| n.mac())
                 .or_else(|| summary.and_then(|s| s.mac.as_deref()))
                 .unwrap_or_default();
-            let hostname = net.and_then(|n| n.hostname.as_deref()).unwrap_or_default();
+            let hostname = net.and_then(|n| n.hostname()).unwrap_or_default();
             // Empty (so absent) where the API has no dialect (v3).
             let request_key = m.dialect.map_or("", |d| d.request_key.as_str());
             // Only once something identifies the miner: an info series of
@@ -135,9 +133,9 @@ pub fn write_info(out: &mut ExpositionWriter, miners: &[MinerSnapshot]) {
             if let Some(p) = psu(m) {
                 e(
                     &[
-                        ("model", p.model.as_deref().unwrap_or_default()),
-                        ("serial", p.serial.as_deref().unwrap_or_default()),
-                        ("firmware", p.sw_version.as_deref().unwrap_or_default()),
+                        ("model", p.model().unwrap_or_default()),
+                        ("serial", p.serial().unwrap_or_default()),
+                        ("firmware", p.sw_version().unwrap_or_default()),
                     ],
                     Some(1.0),
                 );
