@@ -55,23 +55,6 @@ pub struct SlowData {
     pub command_ok: Vec<(&'static str, bool)>,
 }
 
-impl SlowData {
-    /// These values, with `old`'s kept for the commands that gave nothing
-    /// this time (a flaky PSU read should not blank the model and
-    /// firmware). `command_ok` is this time's.
-    pub fn or_keep(self, old: &SlowData) -> SlowData {
-        SlowData {
-            version: self.version.or_else(|| old.version.clone()),
-            devdetails: self.devdetails.or_else(|| old.devdetails.clone()),
-            psu: self.psu.or_else(|| old.psu.clone()),
-            error_codes: self.error_codes.or_else(|| old.error_codes.clone()),
-            status: self.status.or_else(|| old.status.clone()),
-            miner_info: self.miner_info.or_else(|| old.miner_info.clone()),
-            command_ok: self.command_ok,
-        }
-    }
-}
-
 /// What a CLI query prints.
 #[derive(Debug, Clone, PartialEq)]
 pub enum QueryReply {

@@ -5,8 +5,8 @@
 //! 1.9 KiB a miner), and the cache holds one per miner for the whole run.
 //!
 //! Each command keeps its own part, `None` when it gave nothing, so that
-//! [`CompactSlow::or_keep`] keeps a failed command's previous values as
-//! [`SlowData::or_keep`] did. Labels derived from several commands (the
+//! [`CompactSlow::or_keep`] keeps a failed command's previous values (a
+//! flaky PSU read should not blank the model and firmware). Labels derived from several commands (the
 //! model from `devdetails`, else `get_version`; the firmware from
 //! `get_version`, else `status`) are still chosen at render time, from the
 //! parts.
@@ -245,8 +245,8 @@ impl CompactSlow {
         }
     }
 
-    /// As [`SlowData::or_keep`]: these values, with `old`'s kept for the
-    /// commands that gave nothing this time; `command_ok` is this time's.
+    /// These values, with `old`'s kept for the commands that gave nothing
+    /// this time; `command_ok` is this time's.
     pub fn or_keep(self, old: &CompactSlow) -> CompactSlow {
         CompactSlow {
             version: self.version.or_else(|| old.version.clone()),
@@ -314,8 +314,10 @@ mod tests {
         assert!(size_of::<CompactPsu>() <= 56);
     }
 
+    /// Each command's part is this time's if the command gave one, else
+    /// the old one; the outcomes are this time's.
     #[test]
-    fn or_keep_keeps_what_the_typed_or_keep_kept() {
+    fn or_keep_keeps_the_old_part_of_each_command_that_gave_nothing() {
         let groups: Vec<SlowData> = ["m30sve20", "fw20210322", "m7bs_fw20260312", "m30splus_2022"]
             .into_iter()
             .map(group)
@@ -332,16 +334,37 @@ mod tests {
             s.command_ok = vec![("status", even)];
             s
         };
+        fn check<T: PartialEq + std::fmt::Debug>(
+            kept: &Option<T>,
+            new: &Option<T>,
+            old: &Option<T>,
+        ) {
+            match new {
+                Some(_) => assert_eq!(kept, new),
+                None => assert_eq!(kept, old),
+            }
+        }
+        let mut kept_old = 0;
         for fresh in &groups {
             for old in &groups {
                 for even in [true, false] {
-                    let fresh = failed(fresh.clone(), even);
-                    let typed = CompactSlow::new(&fresh.clone().or_keep(old));
-                    let compact = CompactSlow::new(&fresh).or_keep(&CompactSlow::new(old));
-                    assert_eq!(compact, typed);
+                    let (new, old) = (
+                        CompactSlow::new(&failed(fresh.clone(), even)),
+                        CompactSlow::new(old),
+                    );
+                    let kept = new.clone().or_keep(&old);
+                    check(&kept.version, &new.version, &old.version);
+                    check(&kept.devdetails, &new.devdetails, &old.devdetails);
+                    check(&kept.psu, &new.psu, &old.psu);
+                    check(&kept.error_codes, &new.error_codes, &old.error_codes);
+                    check(&kept.status, &new.status, &old.status);
+                    check(&kept.miner_info, &new.miner_info, &old.miner_info);
+                    assert_eq!(kept.command_ok, new.command_ok);
+                    kept_old += usize::from(new.devdetails.is_none() && old.devdetails.is_some());
                 }
             }
         }
+        assert!(kept_old > 0, "some refreshes keep an old part");
     }
 
     #[test]
