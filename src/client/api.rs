@@ -68,6 +68,16 @@ impl ApiChoice {
         Self::all().map(|(word, _)| word)
     }
 
+    /// The words as a sentence lists them: `v2, v3 or auto`.
+    pub fn words_listed() -> String {
+        let words: Vec<&str> = Self::words().collect();
+        match words.split_last() {
+            Some((last, [])) => (*last).to_string(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ApiChoice::Fixed(api) => api.as_str(),
@@ -90,7 +100,7 @@ pub struct UnknownApi;
 
 impl fmt::Display for UnknownApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("protocol must be v2, v3 or auto")
+        write!(f, "protocol must be {}", ApiChoice::words_listed())
     }
 }
 
@@ -118,6 +128,7 @@ mod tests {
             assert_eq!(choice.as_str(), word);
         }
         assert_eq!(ApiChoice::words().collect::<Vec<_>>(), ["v2", "v3", "auto"]);
+        assert_eq!(UnknownApi.to_string(), "protocol must be v2, v3 or auto");
         for bad in ["", "V2", "v4", "auto "] {
             assert_eq!(bad.parse::<ApiChoice>(), Err(UnknownApi), "{bad:?}");
         }

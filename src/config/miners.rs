@@ -158,8 +158,9 @@ fn file_miner(defaults: &Defaults, target: &FileTarget) -> Result<MinerEntry, Co
         None => defaults.protocol,
         Some(text) => text.parse::<ApiChoice>().map_err(|_| {
             fail(ConfigErrorKind::Invalid(format!(
-                "label `protocol` is {:?}; expected v2, v3 or auto",
-                crate::error::truncate_for_log(text, 20)
+                "label `protocol` is {:?}; expected {}",
+                crate::error::truncate_for_log(text, 20),
+                ApiChoice::words_listed()
             )))
         })?,
     };
