@@ -16,6 +16,14 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
+/// Whether `path` ends in one of `extensions` (no dot, any case): how a
+/// target list's or an output file's format is told.
+pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
 /// A secret file larger than this is certainly not a password or a token.
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 

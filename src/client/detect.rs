@@ -231,7 +231,7 @@ impl ProtocolDetector {
 }
 
 /// A v3 reply that refused the request still proves the port speaks v3.
-fn is_v3_answer(kind: &ErrorKind) -> bool {
+pub(crate) fn is_v3_answer(kind: &ErrorKind) -> bool {
     matches!(kind, ErrorKind::Miner { .. } | ErrorKind::PermissionDenied)
 }
 

@@ -18,6 +18,7 @@
 use super::build::Ctx;
 use super::error::{one_line, ConfigError, ConfigErrorKind, Place};
 use super::raw::RawMinerFile;
+use crate::files::has_extension;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -69,12 +70,6 @@ pub(crate) fn read(
         Format::Plain => parse_plain(&path, &text),
         Format::FileSd => parse_file_sd(&path, &text, yaml),
     }
-}
-
-fn has_extension(path: &Path, extensions: &[&str]) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| extensions.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
 /// `address [name]` per line; blank lines and `#` comments are skipped.

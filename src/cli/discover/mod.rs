@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::client::scan::{self, Progress, RangeGuard, ScanOptions, ScanRange, ScanReport};
+use crate::files::has_extension;
 use crate::process::exit;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -81,8 +82,8 @@ pub async fn discover(args: DiscoverArgs) -> u8 {
         return exit::USAGE;
     }
     let format = args.format.unwrap_or(match &args.out {
-        Some(p) if has_extension(p, "json") => Format::FileSd,
-        Some(p) if has_extension(p, "toml") => Format::Toml,
+        Some(p) if has_extension(p, &["json"]) => Format::FileSd,
+        Some(p) if has_extension(p, &["toml"]) => Format::Toml,
         _ => Format::Plain,
     });
     let options = ScanOptions {
@@ -123,12 +124,6 @@ pub async fn discover(args: DiscoverArgs) -> u8 {
             }
         },
     }
-}
-
-fn has_extension(path: &Path, ext: &str) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
 }
 
 /// Writes beside the file and renames, so a reader (Prometheus, our own

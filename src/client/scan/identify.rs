@@ -157,12 +157,7 @@ pub async fn probe_v3(client: &Client, pacer: &Pacer, addr: SocketAddr) -> PortO
             }
             PortOutcome::Whatsminer(id)
         }
-        Err(e)
-            if matches!(
-                e.kind,
-                ErrorKind::Miner { .. } | ErrorKind::PermissionDenied
-            ) =>
-        {
+        Err(e) if crate::client::detect::is_v3_answer(&e.kind) => {
             PortOutcome::Whatsminer(Identity::default())
         }
         Err(e) => match not_answering(&e.kind) {
