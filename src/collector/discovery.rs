@@ -10,6 +10,11 @@
 //! leaves at once (it is certainly not there, and its series must not show
 //! the other miner). A configured miner always wins: a discovered miner at
 //! a configured address, or with a configured name, is not added.
+//!
+//! Discovered miners are written with the fleet's base metric groups
+//! (`[metrics]`), held here: a reload that changes them reaches every
+//! discovered miner at once ([`DiscoveredFleet::set_groups`]), not at its
+//! table's next scan (which logged every miner as moved).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -50,6 +55,8 @@ struct Entry {
 struct Inner {
     configured: Vec<Arc<MinerTarget>>,
     found: HashMap<String, Entry>,
+    /// The metric groups of every discovered miner.
+    groups: MetricGroups,
 }
 
 /// Configured and discovered miners, merged.
@@ -59,12 +66,27 @@ pub struct DiscoveredFleet {
 }
 
 impl DiscoveredFleet {
-    pub fn new(configured: Vec<Arc<MinerTarget>>) -> Self {
+    pub fn new(configured: Vec<Arc<MinerTarget>>, groups: MetricGroups) -> Self {
         DiscoveredFleet {
             inner: Mutex::new(Inner {
                 configured,
                 found: HashMap::new(),
+                groups,
             }),
+        }
+    }
+
+    /// Gives every discovered miner `groups` (a reload changed `[metrics]`).
+    pub fn set_groups(&self, groups: MetricGroups) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if inner.groups == groups {
+            return;
+        }
+        inner.groups = groups;
+        for entry in inner.found.values_mut() {
+            entry.target = Arc::new((*entry.target).clone().with_groups(groups));
         }
     }
 
@@ -81,7 +103,6 @@ impl DiscoveredFleet {
         block: usize,
         report: &ScanReport,
         grace: Duration,
-        groups: MetricGroups,
         now: Instant,
     ) -> Changes {
         let mut changes = Changes::default();
@@ -89,6 +110,7 @@ impl DiscoveredFleet {
             return changes;
         };
         let inner = &mut *inner;
+        let groups = inner.groups;
         let configured_addrs = configured_addrs(&inner.configured);
         let configured_names: HashSet<&str> =
             inner.configured.iter().map(|t| t.name.as_str()).collect();
@@ -120,7 +142,7 @@ impl DiscoveredFleet {
                     entry.last_seen = now;
                     entry.block = block;
                     let t = &entry.target;
-                    if t.addr != addr || t.protocol != protocol || t.groups != groups {
+                    if t.addr != addr || t.protocol != protocol {
                         entry.target = target();
                         changes.moved.push(key);
                     }
@@ -259,20 +281,19 @@ mod tests {
             Vec::new(),
             api,
         );
-        DiscoveredFleet::new(vec![Arc::new(configured)])
+        DiscoveredFleet::new(vec![Arc::new(configured)], MetricGroups::default())
     }
 
     #[test]
     fn a_moved_miner_keeps_its_name_and_a_configured_one_wins() {
         let fleet = fleet_with("10.0.0.9:4028", "rack-9", ApiChoice::V2);
         let t0 = Instant::now();
-        let g = MetricGroups::default();
         let first = report(vec![
             found([10, 0, 0, 1], Some("AA:00:00:00:00:01"), Api::V2),
             found([10, 0, 0, 2], None, Api::V3),
             found([10, 0, 0, 9], Some("AA:00:00:00:00:09"), Api::V2),
         ]);
-        let changes = fleet.apply(0, &first, GRACE, g, t0);
+        let changes = fleet.apply(0, &first, GRACE, t0);
         assert_eq!(changes.added, ["10.0.0.2:4028", "aa:00:00:00:00:01"]);
         assert_eq!(
             names(&fleet),
@@ -288,7 +309,7 @@ mod tests {
             Some("AA:00:00:00:00:01"),
             Api::V2,
         )]);
-        let changes = fleet.apply(0, &second, GRACE, g, t0 + Duration::from_secs(1));
+        let changes = fleet.apply(0, &second, GRACE, t0 + Duration::from_secs(1));
         assert_eq!(changes.moved, ["aa:00:00:00:00:01"]);
         assert_eq!(changes.removed, ["10.0.0.2:4028"], "its address is taken");
         assert_eq!(
@@ -300,24 +321,22 @@ mod tests {
     /// A fleet with miner A found by table 0 and miner B by table 1, at
     /// `t0`, and B's find (to scan it again).
     fn two_tables(t0: Instant) -> (DiscoveredFleet, Found) {
-        let fleet = DiscoveredFleet::new(Vec::new());
-        let g = MetricGroups::default();
+        let fleet = DiscoveredFleet::new(Vec::new(), MetricGroups::default());
         let a = found([10, 0, 0, 1], Some("AA:00:00:00:00:01"), Api::V2);
         let b = found([10, 1, 0, 1], Some("BB:00:00:00:00:01"), Api::V2);
-        fleet.apply(0, &report(vec![a]), GRACE, g, t0);
-        fleet.apply(1, &report(vec![b.clone()]), GRACE, g, t0);
+        fleet.apply(0, &report(vec![a]), GRACE, t0);
+        fleet.apply(1, &report(vec![b.clone()]), GRACE, t0);
         (fleet, b)
     }
 
     #[test]
     fn a_missing_miner_leaves_after_the_grace_period_of_its_own_table() {
-        let g = MetricGroups::default();
         let t0 = Instant::now();
         let (fleet, _) = two_tables(t0);
         let empty = report(Vec::new());
-        assert!(fleet.apply(0, &empty, GRACE, g, t0 + GRACE).is_empty());
+        assert!(fleet.apply(0, &empty, GRACE, t0 + GRACE).is_empty());
         let later = t0 + GRACE + Duration::from_secs(1);
-        let changes = fleet.apply(0, &empty, GRACE, g, later);
+        let changes = fleet.apply(0, &empty, GRACE, later);
         assert_eq!(
             changes.removed,
             ["aa:00:00:00:00:01"],
@@ -334,20 +353,13 @@ mod tests {
         let mut v3_only = found([10, 0, 0, 7], Some("AA:00:00:00:00:07"), Api::V3);
         v3_only.target = SocketAddr::from(([10, 0, 0, 7], 4433));
         v3_only.v2 = false;
-        let changes = fleet.apply(
-            0,
-            &report(vec![v3_only]),
-            GRACE,
-            MetricGroups::default(),
-            Instant::now(),
-        );
+        let changes = fleet.apply(0, &report(vec![v3_only]), GRACE, Instant::now());
         assert!(changes.added.is_empty(), "{:?}", changes.added);
         assert_eq!(names(&fleet), [("rack-7".into(), "10.0.0.7:4028".into())]);
     }
 
     #[test]
     fn removing_the_first_table_drops_its_miners_not_the_second_ones() {
-        let g = MetricGroups::default();
         let t0 = Instant::now();
         let (fleet, b) = two_tables(t0);
         // [A, B] -> [B]: A's miners leave, B's are table 0 now.
@@ -355,9 +367,33 @@ mod tests {
         assert_eq!(fleet.discovered(), 1);
         let later = t0 + GRACE + Duration::from_secs(1);
         assert!(fleet
-            .apply(0, &report(vec![b]), GRACE, g, later)
+            .apply(0, &report(vec![b]), GRACE, later)
             .removed
             .is_empty());
         assert_eq!(fleet.discovered(), 1);
+    }
+
+    /// A reload that changes `[metrics]` reaches discovered miners at once,
+    /// and their next scan does not report them moved.
+    #[test]
+    fn new_metric_groups_reach_discovered_miners_without_a_scan() {
+        let t0 = Instant::now();
+        let (fleet, b) = two_tables(t0);
+        assert_eq!(fleet.discovered(), 2);
+        assert!(fleet
+            .targets()
+            .iter()
+            .all(|t| t.groups == MetricGroups::default()));
+        fleet.set_groups(MetricGroups::LARGE_FARM);
+        assert!(fleet
+            .targets()
+            .iter()
+            .all(|t| t.groups == MetricGroups::LARGE_FARM));
+        let changes = fleet.apply(1, &report(vec![b]), GRACE, t0 + Duration::from_secs(1));
+        assert!(changes.is_empty(), "{changes:?}");
+        assert!(fleet
+            .targets()
+            .iter()
+            .all(|t| t.groups == MetricGroups::LARGE_FARM));
     }
 }

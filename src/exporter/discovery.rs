@@ -21,7 +21,7 @@ use crate::settings::DiscoverySettings;
 #[derive(Debug, Clone)]
 pub struct DiscoveryHandle {
     fleet: Arc<DiscoveredFleet>,
-    tables: Arc<watch::Sender<(Vec<DiscoverySettings>, MetricGroups)>>,
+    tables: Arc<watch::Sender<Vec<DiscoverySettings>>>,
 }
 
 impl DiscoveryHandle {
@@ -32,8 +32,9 @@ impl DiscoveryHandle {
         self.fleet.targets()
     }
 
-    /// Takes reloaded configured miners and tables; returns the whole
-    /// fleet to serve now.
+    /// Takes reloaded configured miners, tables and base metric groups
+    /// (given to the discovered miners at once); returns the whole fleet
+    /// to serve now.
     pub fn reload(
         &self,
         configured: Vec<Arc<MinerTarget>>,
@@ -41,9 +42,10 @@ impl DiscoveryHandle {
         groups: MetricGroups,
     ) -> Vec<Arc<MinerTarget>> {
         self.fleet.set_configured(configured);
+        self.fleet.set_groups(groups);
         self.tables.send_if_modified(|current| {
-            let changed = *current != (tables.clone(), groups);
-            *current = (tables, groups);
+            let changed = *current != tables;
+            *current = tables;
             changed
         });
         self.fleet.targets()
@@ -58,8 +60,8 @@ pub fn spawn(
     groups: MetricGroups,
     shutdown: watch::Receiver<bool>,
 ) -> (DiscoveryHandle, JoinHandle<()>) {
-    let fleet = Arc::new(DiscoveredFleet::new(configured));
-    let (tx, rx) = watch::channel((tables, groups));
+    let fleet = Arc::new(DiscoveredFleet::new(configured, groups));
+    let (tx, rx) = watch::channel(tables);
     let handle = DiscoveryHandle {
         fleet: fleet.clone(),
         tables: Arc::new(tx),
@@ -70,17 +72,15 @@ pub fn spawn(
 async fn run(
     state: Arc<AppState>,
     fleet: Arc<DiscoveredFleet>,
-    mut tables: watch::Receiver<(Vec<DiscoverySettings>, MetricGroups)>,
+    mut tables: watch::Receiver<Vec<DiscoverySettings>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut current: Vec<DiscoverySettings> = Vec::new();
     let mut due: Vec<Instant> = Vec::new();
-    let mut groups;
     loop {
         let now = Instant::now();
         {
-            let (new, new_groups) = &*tables.borrow_and_update();
-            groups = *new_groups;
+            let new = &*tables.borrow_and_update();
             if *new != current {
                 let moves = table_moves(&current, new);
                 let dropped = fleet.renumber(&moves);
@@ -120,7 +120,7 @@ async fn run(
                 _ = shutdown.changed() => return,
             };
             let took = started.elapsed();
-            let changes = fleet.apply(i, &report, table.grace_period, groups, Instant::now());
+            let changes = fleet.apply(i, &report, table.grace_period, Instant::now());
             record(&state, i, &report, took, fleet.discovered());
             if !changes.is_empty() {
                 tracing::info!(
