@@ -24,6 +24,27 @@ pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
         .is_some_and(|e| extensions.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
+/// Replaces `path` atomically: writes `bytes` to `<path>.tmp` beside it,
+/// fsyncs, renames. A reader (Prometheus, our own `[[miner_files]]`, the
+/// next start) sees the old content or the new, never half; a failed write
+/// leaves no temporary file behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp_name);
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// A secret file larger than this is certainly not a password or a token.
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 

@@ -97,10 +97,8 @@ pub async fn run_until(
         .collect();
     match &args.targets_file {
         Some(path) => {
-            // Write then rename, so a reader never sees half a file.
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, &lines)
-                .and_then(|()| std::fs::rename(&tmp, path))
+            // A reader (the bench, a test) never sees half a file.
+            crate::files::write_atomically(path, lines.as_bytes())
                 .map_err(|e| format!("writing targets file {}: {e}", path.display()))?;
             eprintln!(
                 "simulating {miners} miners; addresses in {}; Ctrl-C to stop",

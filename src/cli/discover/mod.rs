@@ -7,11 +7,11 @@ mod output;
 pub use output::Format;
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::client::scan::{self, Progress, RangeGuard, ScanOptions, ScanRange, ScanReport};
-use crate::files::has_extension;
+use crate::files::{has_extension, write_atomically};
 use crate::process::exit;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -116,7 +116,7 @@ pub async fn discover(args: DiscoverArgs) -> u8 {
             );
             exit::UNREACHABLE
         }
-        Some(path) => match write_atomically(path, &text) {
+        Some(path) => match write_atomically(path, text.as_bytes()) {
             Ok(()) => exit::OK,
             Err(e) => {
                 eprintln!("error: cannot write {}: {e}", path.display());
@@ -124,16 +124,6 @@ pub async fn discover(args: DiscoverArgs) -> u8 {
             }
         },
     }
-}
-
-/// Writes beside the file and renames, so a reader (Prometheus, our own
-/// `[[miner_files]]`) never sees half a list.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// One status line on a terminal, redrawn every 200 ms.

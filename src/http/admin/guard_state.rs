@@ -19,10 +19,10 @@
 //! hung disk (the write is fsynced) must not hold up a runtime thread that
 //! serves `/metrics`.
 
-use crate::files::{read_capped, FileError};
+use crate::files::{read_capped, write_atomically, FileError};
 use crate::transport::MinerAddr;
 use serde::{Deserialize, Serialize};
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -180,23 +180,10 @@ pub fn load(
         .map_err(invalid)
 }
 
-/// Replaces the state file atomically: a temporary file beside it, fsync,
-/// rename.
+/// Replaces the state file atomically ([`write_atomically`]).
 pub fn save(path: &Path, state: &StoredGuards) -> io::Result<()> {
     let text = serde_json::to_vec_pretty(state).map_err(io::Error::other)?;
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp_name);
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&text)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_atomically(path, &text)
 }
 
 /// Runs `file_work` (blocking file I/O) so that it holds up no runtime
