@@ -10,6 +10,11 @@
 //!   the start, and pseudo files (`/proc`, `/sys`: "regular" with a made-up
 //!   size) are refused, so `/proc/self/environ` cannot stand in for a secret;
 //! - errors name the path and the cause, never the content.
+//!
+//! Beside the reader, the other file work shared across the program: an
+//! atomic replace ([`write_atomically`]), a change stamp from metadata
+//! ([`stamp`], for the watched target lists, TLS and web config files), and
+//! the extension test that picks a file's format ([`has_extension`]).
 
 use crate::secret::Secret;
 use std::fmt;
@@ -22,6 +27,30 @@ pub fn has_extension(path: &Path, extensions: &[&str]) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| extensions.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+/// What tells a changed file without reading it: a rewrite changes the
+/// size or the time, a rename over it (how editors and config tools save)
+/// the inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+/// `path`'s stamp; `None` when it cannot be read now.
+pub fn stamp(path: &Path) -> Option<FileStamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(FileStamp {
+        len: meta.len(),
+        modified: meta.modified().ok(),
+        inode,
+    })
 }
 
 /// Replaces `path` atomically: writes `bytes` to `<path>.tmp` beside it,

@@ -8,10 +8,11 @@
 //! `whatsminer_exporter_miner_files_last_reload_successful` to 0.
 
 use super::Applier;
+use crate::files::{stamp, FileStamp};
 use crate::settings::Settings;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -22,40 +23,14 @@ pub type Loader = Arc<dyn Fn() -> Result<Settings, String> + Send + Sync>;
 /// again whether a reload changed that.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
-/// What tells a changed file: a rewrite changes the size or the time, a
-/// rename over it (how editors and config tools save) the inode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Stamp {
-    len: u64,
-    modified: Option<SystemTime>,
-    inode: u64,
-}
-
 /// Each path with its stamp; `None`: it cannot be read now.
-type Stamps = Vec<(PathBuf, Option<Stamp>)>;
+type Stamps = Vec<(PathBuf, Option<FileStamp>)>;
 
 fn stamps(paths: &[PathBuf]) -> Stamps {
     paths
         .iter()
-        .map(|path| {
-            let stamp = std::fs::metadata(path).ok().map(|m| Stamp {
-                len: m.len(),
-                modified: m.modified().ok(),
-                inode: inode(&m),
-            });
-            (path.clone(), stamp)
-        })
+        .map(|path| (path.clone(), stamp(path)))
         .collect()
-}
-
-#[cfg(unix)]
-fn inode(m: &std::fs::Metadata) -> u64 {
-    std::os::unix::fs::MetadataExt::ino(m)
-}
-
-#[cfg(not(unix))]
-fn inode(_: &std::fs::Metadata) -> u64 {
-    0
 }
 
 async fn stamps_off_thread(paths: Vec<PathBuf>) -> Stamps {

@@ -16,14 +16,13 @@
 //! up one blocking thread, never the runtime threads that serve `/metrics`.
 //! Errors never quote file contents.
 
-use crate::files::{read_capped, FileError};
+use crate::files::{self, read_capped, FileError, FileStamp};
 use crate::settings::TlsFiles;
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 use tokio_rustls::rustls::crypto::ring as provider;
 use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
 use tokio_rustls::rustls::sign::CertifiedKey;
@@ -51,7 +50,7 @@ fn invalid(message: String) -> std::io::Error {
 }
 
 /// Modification time and length of the certificate and key files.
-type Stamp = [Option<(SystemTime, u64)>; 2];
+type Stamp = [Option<FileStamp>; 2];
 
 /// A certificate resolver that reads `cert_file` and `key_file` again
 /// when they change, or an error that names the bad file.
@@ -158,11 +157,7 @@ impl Watched {
 }
 
 fn stamp(cert_file: &Path, key_file: &Path) -> Stamp {
-    let of = |p: &Path| {
-        let meta = std::fs::metadata(p).ok()?;
-        Some((meta.modified().ok()?, meta.len()))
-    };
-    [of(cert_file), of(key_file)]
+    [files::stamp(cert_file), files::stamp(key_file)]
 }
 
 /// Reads the chain and key and checks that they belong together.

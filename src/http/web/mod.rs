@@ -19,13 +19,14 @@
 pub mod tls;
 
 use super::server::{text, Body};
+use crate::files::{self, FileStamp};
 use crate::settings::web::WebConfig;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 /// bcrypt of a random password at the toolkit's cost (10), made once,
 /// checked for unknown users.
@@ -51,7 +52,7 @@ impl std::fmt::Debug for WebGuard {
 }
 
 struct Current {
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<FileStamp>,
     config: Arc<WebConfig>,
 }
 
@@ -60,17 +61,12 @@ struct Bucket {
     at: Instant,
 }
 
-fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
-}
-
 impl WebGuard {
     pub fn new(config: WebConfig) -> Arc<WebGuard> {
         let burst = config.rate_limit.map_or(0.0, |r| f64::from(r.burst));
         Arc::new(WebGuard {
             current: Mutex::new(Current {
-                stamp: stamp(&config.source),
+                stamp: files::stamp(&config.source),
                 config: Arc::new(config),
             }),
             bcrypt: tokio::sync::Mutex::new(()),
@@ -88,7 +84,7 @@ impl WebGuard {
             // A panic elsewhere poisoned the lock: deny rather than serve open.
             return Arc::new(deny_all());
         };
-        let now = stamp(&current.config.source);
+        let now = files::stamp(&current.config.source);
         if now != current.stamp {
             current.stamp = now;
             match current.config.loader.load(&current.config.source) {
