@@ -231,21 +231,20 @@ fn names_whatsminer(value: &Value) -> bool {
 fn description(value: &Value) -> Option<String> {
     let status = value.get("STATUS")?;
     let status = status.as_array().and_then(|l| l.first()).unwrap_or(status);
-    status
-        .get("Description")
-        .and_then(Value::as_str)
-        .map(|s| s.trim().chars().take(64).collect::<String>())
-        .filter(|s| !s.is_empty())
+    short_text(status.get("Description")?)
 }
 
 /// `VERSION[0].Type` of a cgminer `version` reply (`Antminer S9`).
 fn device_type(value: &Value) -> Option<String> {
     let first = value.get("VERSION")?.as_array()?.first()?;
-    first
-        .get("Type")
-        .and_then(Value::as_str)
-        .map(|s| s.trim().chars().take(64).collect::<String>())
-        .filter(|s| !s.is_empty())
+    short_text(first.get("Type")?)
+}
+
+/// A device's own text, trimmed and cut to 64 characters (it ends up in
+/// the scan's report and log); `None` if empty or not a string.
+fn short_text(value: &Value) -> Option<String> {
+    let text: String = value.as_str()?.trim().chars().take(64).collect();
+    (!text.is_empty()).then_some(text)
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@ mod identify;
 mod pace;
 mod range;
 
-pub use identify::{Identity, PortOutcome};
-pub use pace::Pacer;
-pub use range::{RangeError, RangeGuard, ScanRange, DEFAULT_MAX_PREFIX, HARD_MAX_ADDRESSES};
+pub use identify::Identity;
+pub use range::{RangeError, RangeGuard, ScanRange, DEFAULT_MAX_PREFIX};
+
+use identify::PortOutcome;
+use pace::Pacer;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
