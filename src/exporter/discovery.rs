@@ -213,10 +213,7 @@ fn record(
     t.other_devices
         .with_label_values(&l)
         .set(report.skipped.len() as i64);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let now = crate::collector::render::unix(std::time::SystemTime::now());
     t.last_success.with_label_values(&l).set(now);
     t.miners.set(discovered as i64);
 }

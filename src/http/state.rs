@@ -11,7 +11,7 @@ use crate::settings::{ProbePolicy, ReloadAccess, ScrapeMode, ScrapeSettings};
 use crate::telemetry::Telemetry;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 /// The fleet scrape's key: the target list it scrapes, by identity (a
@@ -203,10 +203,7 @@ impl AppState {
 
     fn mark_config_loaded(&self) {
         self.telemetry.config_reload_ok.set(1);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+        let now = crate::collector::render::unix(SystemTime::now());
         self.telemetry.config_reload_timestamp.set(now);
     }
 

@@ -13,7 +13,8 @@ pub(super) const MHS: f64 = 1e6;
 const GHS: f64 = 1e9;
 pub(super) const MHZ: f64 = 1e6;
 
-pub(super) fn unix(t: SystemTime) -> f64 {
+/// `t` in Unix seconds, the unit of every `_timestamp_seconds` series.
+pub fn unix(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)

@@ -8,6 +8,7 @@ mod pools;
 pub mod writer;
 
 use crate::collector::snapshot::MinerSnapshot;
+pub use families::unix;
 pub use pools::strip_url_credentials;
 use std::time::SystemTime;
 pub use writer::{ExpositionWriter, MetricType};
