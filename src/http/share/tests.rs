@@ -24,6 +24,18 @@ fn gated(count: &Arc<AtomicUsize>, gate: &Arc<Semaphore>) -> impl FnOnce(Instant
     }
 }
 
+/// A request in a task of its own, with a gated scrape.
+fn spawn_get(
+    share: &Arc<Share<u8, usize>>,
+    key: u8,
+    budget: Duration,
+    min_age: Duration,
+    scrape: impl FnOnce(Instant) -> Scrape + Send + 'static,
+) -> tokio::task::JoinHandle<Option<(usize, Served)>> {
+    let share = Arc::clone(share);
+    tokio::spawn(async move { share.get(key, budget, min_age, scrape).await })
+}
+
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
@@ -75,11 +87,7 @@ async fn requests_with_one_budget_join_whatever_order_they_are_planned_in() {
     let gate = Arc::new(Semaphore::new(0));
     // Made first, planned last: its deadline must not predate the leader's.
     let first_made = share.get(1, secs(60), Duration::ZERO, gated(&count, &gate));
-    let leader = {
-        let share = Arc::clone(&share);
-        let scrape = gated(&count, &gate);
-        tokio::spawn(async move { share.get(1, secs(60), Duration::ZERO, scrape).await })
-    };
+    let leader = spawn_get(&share, 1, secs(60), Duration::ZERO, gated(&count, &gate));
     settle(|| count.load(Ordering::SeqCst) == 1).await;
     tokio::time::sleep(Duration::from_millis(5)).await;
     gate.add_permits(1);
@@ -94,9 +102,7 @@ async fn a_request_with_an_earlier_deadline_scrapes_on_its_own() {
     let count = Arc::new(AtomicUsize::new(0));
     let (late_gate, early_gate) = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
     let request = |budget: Duration, gate: &Arc<Semaphore>| {
-        let share = Arc::clone(&share);
-        let scrape = gated(&count, gate);
-        tokio::spawn(async move { share.get(1, budget, Duration::ZERO, scrape).await })
+        spawn_get(&share, 1, budget, Duration::ZERO, gated(&count, gate))
     };
     let late = request(secs(60), &late_gate);
     settle(|| count.load(Ordering::SeqCst) == 1).await;
@@ -142,11 +148,7 @@ async fn the_scrape_finishes_for_others_when_its_leader_goes_away() {
     let count = Arc::new(AtomicUsize::new(0));
     let gate = Arc::new(Semaphore::new(0));
     let budget = secs(60);
-    let request = || {
-        let share = Arc::clone(&share);
-        let scrape = gated(&count, &gate);
-        tokio::spawn(async move { share.get(1, budget, Duration::ZERO, scrape).await })
-    };
+    let request = || spawn_get(&share, 1, budget, Duration::ZERO, gated(&count, &gate));
     let leader = request();
     settle(|| count.load(Ordering::SeqCst) == 1).await;
     let follower = request();
@@ -173,18 +175,10 @@ async fn forgotten_results_and_flights_are_not_shared_again() {
     // A scrape in flight when forgotten answers its own waiters but
     // takes no new ones and is not kept as recent.
     let gate = Arc::new(Semaphore::new(0));
-    let leader = {
-        let share = Arc::clone(&share);
-        let scrape = gated(&count, &gate);
-        tokio::spawn(async move { share.get(3, secs(60), hour, scrape).await })
-    };
+    let leader = spawn_get(&share, 3, secs(60), hour, gated(&count, &gate));
     settle(|| count.load(Ordering::SeqCst) == 4).await;
     share.forget(|k| *k == 3);
-    let after = {
-        let share = Arc::clone(&share);
-        let scrape = gated(&count, &gate);
-        tokio::spawn(async move { share.get(3, secs(60), hour, scrape).await })
-    };
+    let after = spawn_get(&share, 3, secs(60), hour, gated(&count, &gate));
     settle(|| count.load(Ordering::SeqCst) == 5).await;
     gate.add_permits(2);
     assert_eq!(leader.await.unwrap(), Some((4, Served::Scraped)));
